@@ -1,0 +1,101 @@
+"""edgec.converters: lower ONNX and TFLite models into the .edgec IR.
+
+    m = edgec.convert("model.tflite", input_shape={"x": (1, 3, 320, 320)})
+    m.save("model.edgec")
+"""
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from .graph import ConversionError, Graph
+
+__all__ = ["convert", "load", "check", "Model", "ConversionError", "Graph"]
+
+PRECISIONS = ("fp32", "int8", "int4", "int2", "binary", "mixed")
+
+
+class Model:
+    """A converted model: the optimized Graph and its .edgec bytes."""
+
+    def __init__(self, graph: Graph):
+        from .writer import write_model
+        self.graph = graph
+        self._bytes = write_model(graph)
+
+    def to_bytes(self) -> bytes:
+        return self._bytes
+
+    def save(self, path) -> Path:
+        path = Path(path)
+        path.write_bytes(self._bytes)
+        return path
+
+    def interpreter(self, **kwargs):
+        from ..runtime import Interpreter
+        return Interpreter(self._bytes, **kwargs)
+
+    def __len__(self):
+        return len(self._bytes)
+
+
+def _source_bytes(model) -> tuple:
+    if isinstance(model, (bytes, bytearray, memoryview)):
+        return bytes(model), "model"
+    path = Path(model)
+    try:
+        return path.read_bytes(), path.name
+    except OSError as e:
+        raise ConversionError(f"{model}: cannot read: {e.strerror}") from None
+
+
+def detect_format(data: bytes, name: str = "") -> str:
+    if len(data) >= 8 and data[4:8] == b"TFL3":
+        return "tflite"
+    if name.endswith(".onnx") or (data[:1] == b"\x08" and not name.endswith(".tflite")):
+        return "onnx"
+    raise ConversionError(f"{name}: not a TFLite or ONNX model (unknown file signature)")
+
+
+def load(model, input_shape: dict | None = None) -> Graph:
+    """Parse a .tflite / .onnx file (path or bytes) into an unoptimized Graph."""
+    data, name = _source_bytes(model)
+    kind = detect_format(data, name)
+    if kind == "tflite":
+        from .tflite import load_tflite
+        graph = load_tflite(data, input_shape=input_shape, name=name)
+    else:
+        try:
+            from .onnx import load_onnx
+        except ImportError:
+            raise ConversionError(f"{name}: the ONNX frontend is not part of this edgec version") from None
+        graph = load_onnx(data, input_shape=input_shape, name=name)
+    graph.metadata.setdefault("source_sha256", hashlib.sha256(data).hexdigest())
+    graph.metadata.setdefault("producer", "edgec")
+    return graph
+
+
+def convert(model, quantize: str = "fp32", calibration=None, input_shape: dict | None = None,
+            **options) -> Model:
+    """Convert a TFLite or ONNX model into an edgec Model (save() it to get a .edgec)."""
+    if quantize not in PRECISIONS:
+        raise ConversionError(f"quantize={quantize!r}: choose one of {', '.join(PRECISIONS)}")
+    graph = load(model, input_shape=input_shape)
+    from .passes import run_passes
+    run_passes(graph)
+    if quantize != "fp32":
+        raise ConversionError(f"{graph.name}: quantize={quantize!r} is not available in this edgec "
+                              "version yet (fp32 and models that are already int8 are)")
+    if options:
+        raise TypeError(f"convert() got unknown options {sorted(options)}")
+    return Model(graph)
+
+
+def check(model) -> list:
+    """Per-op support rows for a model, without converting it."""
+    data, name = _source_bytes(model)
+    if detect_format(data, name) == "tflite":
+        from .tflite import check_tflite
+        return check_tflite(data)
+    from .onnx import check_onnx
+    return check_onnx(data)

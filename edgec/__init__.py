@@ -1,0 +1,25 @@
+"""edgec: on-device inference for the edge.
+
+    import edgec
+    m = edgec.convert("model.tflite")          # or .onnx
+    m.save("model.edgec")
+    it = edgec.Interpreter("model.edgec")
+    outputs = it.run({"input": x})
+"""
+from pathlib import Path as _Path
+
+__version__ = "0.1.0"
+
+# In a source checkout the card's top-level folders (runtime/, converters/, ...) sit
+# beside this package instead of inside it (pyproject maps them at install time):
+# let `edgec.runtime` resolve to ../runtime there too.
+_root = _Path(__file__).resolve().parent.parent
+if not (_Path(__file__).parent / "runtime").exists() and (_root / "runtime" / "__init__.py").exists():
+    __path__.append(str(_root))  # noqa: F821 (package __path__)
+
+from .runtime import Interpreter, ModelError, TensorDetails  # noqa: E402
+from .converters import ConversionError, Model, convert, check  # noqa: E402
+from . import lite  # noqa: E402
+
+__all__ = ["Interpreter", "ModelError", "TensorDetails", "ConversionError", "Model",
+           "convert", "check", "lite", "__version__"]

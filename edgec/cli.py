@@ -1,0 +1,206 @@
+"""The `edgec` command line. Each subcommand is a thin wrapper over the Python API."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+
+def _parse_shapes(items) -> dict | None:
+    """['x:1,3,224,224', ...] -> {'x': (1, 3, 224, 224)}"""
+    if not items:
+        return None
+    shapes = {}
+    for item in items:
+        name, sep, dims = item.rpartition(":")
+        if not sep or not name:
+            raise SystemExit(f"edgec: --input-shape {item!r}: expected NAME:D0,D1,...")
+        try:
+            shapes[name] = tuple(int(d) for d in dims.split(","))
+        except ValueError:
+            raise SystemExit(f"edgec: --input-shape {item!r}: dimensions must be integers") from None
+    return shapes
+
+
+def cmd_convert(args):
+    import edgec
+    meta = {}
+    if args.mean is not None or args.std is not None:
+        meta["preprocessing"] = {"mean": args.mean if args.mean is not None else 0.0,
+                                 "std": args.std if args.std is not None else 1.0}
+    m = edgec.convert(args.model, quantize=args.quantize, input_shape=_parse_shapes(args.input_shape))
+    if meta:
+        m.graph.metadata.update(meta)
+        m = edgec.Model(m.graph)
+    out = Path(args.output or Path(args.model).with_suffix(".edgec"))
+    m.save(out)
+    it = edgec.Interpreter(out)
+    print(f"wrote {out}: {len(m)} bytes, {len(m.graph.nodes)} ops, arena {it.arena_bytes} bytes")
+    for d in it.inputs:
+        print(f"  input  {d.name}: {d.dtype.name}{list(d.shape)}")
+    for d in it.outputs:
+        print(f"  output {d.name}: {d.dtype.name}{list(d.shape)}")
+
+
+def load_input(path: str, detail, metadata: dict) -> np.ndarray:
+    """An input array from .npy/.npz/raw .bin or an image (resized, normalized with the
+    model's preprocessing metadata, default x/255)."""
+    p = Path(path)
+    if p.suffix == ".npy":
+        return np.load(p)
+    if p.suffix == ".npz":
+        with np.load(p) as z:
+            return z[detail.name] if detail.name in z else z[z.files[0]]
+    if p.suffix == ".bin":
+        return np.fromfile(p, dtype=detail.dtype).reshape(detail.shape)
+    from PIL import Image
+    shape = detail.shape
+    nchw = len(shape) == 4 and shape[1] in (1, 3) and shape[3] not in (1, 3)
+    h, w = (shape[2], shape[3]) if nchw else (shape[1], shape[2])
+    channels = shape[1] if nchw else shape[3]
+    img = Image.open(p).convert("L" if channels == 1 else "RGB").resize((w, h), Image.BILINEAR)
+    x = np.asarray(img, dtype=np.float32).reshape(h, w, channels)
+    pre = metadata.get("preprocessing", {})
+    x = (x - np.float32(pre.get("mean", 0.0))) / np.float32(pre.get("std", 255.0))
+    if nchw:
+        x = x.transpose(2, 0, 1)
+    return x[None].astype(detail.dtype)
+
+
+def _metadata(path) -> dict:
+    from edgec.runtime import format as fmt
+    return fmt.read_model(Path(path).read_bytes(), verify_checksum=False).metadata
+
+
+def cmd_run(args):
+    import edgec
+    it = edgec.Interpreter(args.model, num_threads=args.threads)
+    meta = _metadata(args.model)
+    feeds = {}
+    given = args.input or []
+    if given and len(given) != len(it.inputs):
+        raise SystemExit(f"edgec: the model has {len(it.inputs)} inputs, {len(given)} --input given")
+    for d, path in zip(it.inputs, given):
+        feeds[d.name] = load_input(path, d, meta)
+    for d in it.inputs[len(given):]:
+        feeds[d.name] = np.zeros(d.shape, dtype=d.dtype)
+    outs = it.run(feeds)
+    for name, y in outs.items():
+        yf = y.astype(np.float64)
+        print(f"{name}: {y.dtype.name}{list(y.shape)} min {yf.min():.6g} max {yf.max():.6g} "
+              f"mean {yf.mean():.6g}")
+    if args.output:
+        np.savez(args.output, **outs)
+        print(f"wrote {args.output}")
+
+
+def cmd_bench(args):
+    from edgec.runtime.benchmark import benchmark, format_table
+    rows = benchmark(args.model, threads=args.threads, rounds=args.rounds, warmup=args.warmup,
+                     compare=args.compare, reference=args.reference)
+    print(format_table(rows))
+    if args.json:
+        Path(args.json).write_text(json.dumps(rows, indent=2))
+
+
+def cmd_inspect(args):
+    from edgec.runtime import format as fmt
+    from edgec.runtime.inspect import inspect_text
+    try:
+        model = fmt.read_model(Path(args.model).read_bytes())
+    except fmt.FormatError as e:
+        raise SystemExit(f"edgec: {args.model}: {e}") from None
+    print(inspect_text(model, show_tensors=not args.no_tensors, memory=args.memory))
+
+
+def cmd_check(args):
+    import edgec
+    rows = edgec.check(args.model)
+    width = max([len(r["op"]) for r in rows] + [2])
+    print(f"{'op':<{width}}  count  supported  edgec op")
+    for r in rows:
+        note = f"  ({r['note']})" if r.get("note") else ""
+        print(f"{r['op']:<{width}}  {r['count']:>5}  {'yes' if r['supported'] else 'NO':>9}  "
+              f"{r.get('edgec_op') or '-'}{note}")
+    missing = [r["op"] for r in rows if not r["supported"]]
+    print(f"{len(rows) - len(missing)}/{len(rows)} op types supported (fp32 CPU)")
+    return 1 if missing else 0
+
+
+def cmd_info(args):
+    import edgec
+    from edgec.runtime import core_version, cpu_features
+    from edgec.runtime import _lib, format as fmt
+    print(f"edgec {edgec.__version__} (C core {core_version()})")
+    print(f"library: {_lib.library_path()}")
+    print(f"cpu: {cpu_features()}")
+    print("kernels: reference C99 (fp32)")
+    print(f"ops ({len(fmt.OPS)}): {' '.join(fmt.OPS)}")
+    import shutil
+    print(f"cuda: {'nvcc found' if shutil.which('nvcc') else 'not found'} (CUDA backend not in this version)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="edgec", description="On-device inference for the edge.")
+    p.add_argument("--version", action="version", version="edgec 0.1.0")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    c = sub.add_parser("convert", help="convert a .tflite/.onnx model to .edgec")
+    c.add_argument("model")
+    c.add_argument("-o", "--output")
+    c.add_argument("--quantize", default="fp32", choices=["fp32", "int8", "int4", "int2", "binary", "mixed"])
+    c.add_argument("--input-shape", action="append", metavar="NAME:D0,D1,...",
+                   help="fix dynamic input dimensions (repeatable)")
+    c.add_argument("--mean", type=float, help="input preprocessing stored in the model: (x - mean) / std")
+    c.add_argument("--std", type=float)
+    c.set_defaults(fn=cmd_convert)
+
+    r = sub.add_parser("run", help="run a .edgec model once and print output statistics")
+    r.add_argument("model")
+    r.add_argument("--input", action="append", help="FILE.npy|.npz|.bin|IMAGE (one per input, in order)")
+    r.add_argument("--output", help="write outputs to this .npz")
+    r.add_argument("--threads", type=int, default=1)
+    r.set_defaults(fn=cmd_run)
+
+    b = sub.add_parser("bench", help="time a .edgec model (optionally against a peer runtime)")
+    b.add_argument("model")
+    b.add_argument("--threads", type=int, default=1)
+    b.add_argument("--rounds", type=int, default=7)
+    b.add_argument("--warmup", type=int, default=3)
+    b.add_argument("--compare", choices=["litert", "onnxruntime"])
+    b.add_argument("--reference", help="the source model the peer runs (.tflite / .onnx)")
+    b.add_argument("--json", help="also write the rows as JSON")
+    b.set_defaults(fn=cmd_bench)
+
+    i = sub.add_parser("inspect", help="dump tensors, ops, arena plan and sizes")
+    i.add_argument("model")
+    i.add_argument("--no-tensors", action="store_true")
+    i.add_argument("--memory", action="store_true", help="arena bytes live per op and the peak's tensors")
+    i.set_defaults(fn=cmd_inspect)
+
+    k = sub.add_parser("check", help="which ops of a .tflite/.onnx model edgec supports")
+    k.add_argument("model")
+    k.set_defaults(fn=cmd_check)
+
+    n = sub.add_parser("info", help="version, CPU features, kernels")
+    n.set_defaults(fn=cmd_info)
+    return p
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    from edgec.converters.graph import ConversionError
+    from edgec.runtime import ModelError
+    try:
+        return int(args.fn(args) or 0)
+    except (ConversionError, ModelError, KeyError, ValueError, TypeError, FileNotFoundError) as e:
+        msg = e.args[0] if isinstance(e, KeyError) and e.args else e
+        print(f"edgec {args.command}: error: {msg}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

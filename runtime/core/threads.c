@@ -1,0 +1,137 @@
+#include "threads.h"
+
+#include <stdlib.h>
+
+#if defined(EDGEC_NO_THREADS) || !(defined(__unix__) || defined(__APPLE__))
+
+edgec_pool *edgec_pool_create(int32_t threads) { (void)threads; return 0; }
+void edgec_pool_destroy(edgec_pool *pool) { (void)pool; }
+int32_t edgec_pool_size(const edgec_pool *pool) { (void)pool; return 1; }
+void edgec_pool_run(edgec_pool *pool, edgec_eval_fn eval, const edgec_node *node,
+                    uint8_t *scratch, size_t scratch_stride) {
+    (void)pool; (void)scratch_stride;
+    eval(node, 0, node->rows, scratch);
+}
+
+#else
+#include <pthread.h>
+
+struct edgec_pool {
+    int32_t size;              /* threads including the caller */
+    pthread_t *workers;        /* size - 1 */
+    pthread_mutex_t lock;
+    pthread_cond_t start, done;
+    uint64_t generation;       /* bumped per job; workers wait for a new one */
+    int32_t pending;           /* workers still busy with this job */
+    int quit;
+    edgec_eval_fn eval;        /* the job */
+    const edgec_node *node;
+    uint8_t *scratch;
+    size_t scratch_stride;
+};
+
+typedef struct {
+    edgec_pool *pool;
+    int32_t id;
+} worker_arg;
+
+static void run_chunk(edgec_pool *p, int32_t id) {
+    int32_t rows = p->node->rows;
+    int32_t begin = (int32_t)((int64_t)rows * id / p->size);
+    int32_t end = (int32_t)((int64_t)rows * (id + 1) / p->size);
+    if (begin < end) p->eval(p->node, begin, end, p->scratch + (size_t)id * p->scratch_stride);
+}
+
+static void *worker_main(void *raw) {
+    worker_arg arg = *(worker_arg *)raw;
+    edgec_pool *p = arg.pool;
+    uint64_t seen = 0;
+    free(raw);
+    for (;;) {
+        pthread_mutex_lock(&p->lock);
+        while (p->generation == seen && !p->quit) pthread_cond_wait(&p->start, &p->lock);
+        if (p->quit) {
+            pthread_mutex_unlock(&p->lock);
+            return 0;
+        }
+        seen = p->generation;
+        pthread_mutex_unlock(&p->lock);
+        run_chunk(p, arg.id);
+        pthread_mutex_lock(&p->lock);
+        if (--p->pending == 0) pthread_cond_signal(&p->done);
+        pthread_mutex_unlock(&p->lock);
+    }
+}
+
+edgec_pool *edgec_pool_create(int32_t threads) {
+    edgec_pool *p;
+    int32_t i;
+    if (threads <= 1) return 0;
+    p = (edgec_pool *)calloc(1, sizeof(*p));
+    if (!p) return 0;
+    p->workers = (pthread_t *)calloc((size_t)threads - 1, sizeof(pthread_t));
+    if (!p->workers) {
+        free(p);
+        return 0;
+    }
+    pthread_mutex_init(&p->lock, 0);
+    pthread_cond_init(&p->start, 0);
+    pthread_cond_init(&p->done, 0);
+    p->size = 1;
+    for (i = 1; i < threads; ++i) {
+        worker_arg *arg = (worker_arg *)malloc(sizeof(*arg));
+        if (!arg) break;
+        arg->pool = p;
+        arg->id = i;
+        if (pthread_create(&p->workers[i - 1], 0, worker_main, arg)) {
+            free(arg);
+            break;
+        }
+        p->size = i + 1;
+    }
+    if (p->size == 1) {
+        edgec_pool_destroy(p);
+        return 0;
+    }
+    return p;
+}
+
+void edgec_pool_destroy(edgec_pool *p) {
+    int32_t i;
+    if (!p) return;
+    pthread_mutex_lock(&p->lock);
+    p->quit = 1;
+    pthread_cond_broadcast(&p->start);
+    pthread_mutex_unlock(&p->lock);
+    for (i = 0; i < p->size - 1; ++i) pthread_join(p->workers[i], 0);
+    pthread_mutex_destroy(&p->lock);
+    pthread_cond_destroy(&p->start);
+    pthread_cond_destroy(&p->done);
+    free(p->workers);
+    free(p);
+}
+
+int32_t edgec_pool_size(const edgec_pool *p) { return p ? p->size : 1; }
+
+void edgec_pool_run(edgec_pool *p, edgec_eval_fn eval, const edgec_node *node, uint8_t *scratch,
+                    size_t scratch_stride) {
+    if (!p || node->rows < 2) {
+        eval(node, 0, node->rows, scratch);
+        return;
+    }
+    pthread_mutex_lock(&p->lock);
+    p->eval = eval;
+    p->node = node;
+    p->scratch = scratch;
+    p->scratch_stride = scratch_stride;
+    p->pending = p->size - 1;
+    p->generation++;
+    pthread_cond_broadcast(&p->start);
+    pthread_mutex_unlock(&p->lock);
+    run_chunk(p, 0);
+    pthread_mutex_lock(&p->lock);
+    while (p->pending > 0) pthread_cond_wait(&p->done, &p->lock);
+    pthread_mutex_unlock(&p->lock);
+}
+
+#endif
