@@ -26,6 +26,8 @@ class Tensor:
     data: np.ndarray | None = None   # set for constants
     scale: float = 0.0               # per-tensor quantization; 0 = none
     zero_point: int = 0
+    channel_scales: np.ndarray | None = None  # per-channel (weights): scales along quant_axis
+    quant_axis: int = 0
 
     def __post_init__(self):
         self.shape = tuple(int(d) for d in self.shape)

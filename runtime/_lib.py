@@ -54,11 +54,16 @@ _lib = None
 
 
 def library_path() -> Path:
+    """EDGEC_LIBRARY, else the library installed in the package, else (source checkout)
+    a CMake build in <checkout>/build."""
     override = os.environ.get("EDGEC_LIBRARY")
     if override:
         return Path(override)
     name = {"darwin": "libedgec.dylib", "win32": "edgec.dll"}.get(sys.platform, "libedgec.so")
-    return Path(__file__).resolve().parent / "lib" / name
+    here = Path(__file__).resolve().parent
+    installed = here / "lib" / name
+    checkout_build = here.parent / "build" / name
+    return checkout_build if not installed.exists() and checkout_build.exists() else installed
 
 
 def lib():
@@ -69,6 +74,7 @@ def lib():
         if not path.exists():
             raise ImportError(
                 f"edgec's C core is missing ({path}). Install the package with pip "
-                "(pip install .) so the library is built, or set EDGEC_LIBRARY.")
+                "(pip install .), build it in a checkout (cmake -B build && cmake --build build), "
+                "or set EDGEC_LIBRARY.")
         _lib = ffi.dlopen(str(path))
     return _lib

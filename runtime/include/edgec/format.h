@@ -192,6 +192,13 @@ typedef struct {
 typedef struct {
     float act_min, act_max;      /* fused activation clamp */
     int32_t q_min, q_max;
+    /* int8 requantization (TFLite's ADD/SUB/MUL parameters, computed by the converter):
+     * ADD/SUB scale each input by (multiplier, shift) after << left_shift, the output by
+     * out_multiplier/out_shift; MUL uses only out_multiplier/out_shift. */
+    int32_t left_shift;
+    int32_t in1_multiplier, in1_shift;
+    int32_t in2_multiplier, in2_shift;
+    int32_t out_multiplier, out_shift;
 } edgec_binary_params;           /* ADD SUB MUL DIV MAXIMUM MINIMUM POW PRELU */
 
 typedef struct {

@@ -1,0 +1,1 @@
+"""edgec.apps: demo applications (faces, OCR, split inference) and their shared helpers."""
