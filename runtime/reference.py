@@ -1,0 +1,383 @@
+"""The numpy executor of the edgec IR: the living definition of every op (runtime/OPS.md).
+
+Each op is a small function fn(inputs, params, outputs, specs) -> [arrays]; `inputs` are
+numpy arrays (None for an absent optional input), `params` the op's params struct as a
+dict, `outputs` and `specs` the output and input tensors' records (shape, dtype, scale,
+zero_point). Float ops compute
+in float32. The C kernels must match these (fp32 to 1e-5 relative, integer ops exactly).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from . import format as fmt
+
+OPS = {}
+F32 = np.float32
+
+
+def op(*names):
+    def deco(fn):
+        for n in names:
+            OPS[n] = fn
+        return fn
+    return deco
+
+
+def _clamp(v, lo, hi):
+    return np.minimum(np.maximum(v, F32(lo)), F32(hi)).astype(F32)
+
+
+def _float_only(name, arrays):
+    for a in arrays:
+        if a is not None and a.dtype != np.float32:
+            raise NotImplementedError(f"reference {name}: {a.dtype} inputs are not defined yet")
+
+
+# -- convolution ---------------------------------------------------------------------------
+
+def _pad_nhwc(x, p, value=0.0):
+    return np.pad(x, ((0, 0), (p["pad_top"], p["pad_bottom"]), (p["pad_left"], p["pad_right"]), (0, 0)),
+                  constant_values=value)
+
+
+def _windows(x, kh, kw, p, oh, ow):
+    """[N, OH, OW, KH, KW, C] view of the padded input's receptive fields."""
+    sh, sw, dh, dw = p["stride_h"], p["stride_w"], p["dilation_h"], p["dilation_w"]
+    n, _, _, c = x.shape
+    s = x.strides
+    return np.lib.stride_tricks.as_strided(
+        x, (n, oh, ow, kh, kw, c), (s[0], s[1] * sh, s[2] * sw, s[1] * dh, s[2] * dw, s[3]), writeable=False)
+
+
+@op("CONV2D")
+def conv2d(inputs, p, outputs, specs=None):
+    x, w, b = (inputs + [None])[:3]
+    _float_only("CONV2D", [x, w, b])
+    oc, kh, kw, icg = w.shape
+    _, oh, ow, _ = outputs[0].shape
+    win = _windows(_pad_nhwc(x, p), kh, kw, p, oh, ow)
+    g = p["groups"]
+    ocg = oc // g
+    out = np.empty((x.shape[0], oh, ow, oc), F32)
+    for gi in range(g):
+        part = win[..., gi * icg:(gi + 1) * icg].reshape(x.shape[0] * oh * ow, kh * kw * icg)
+        wg = w[gi * ocg:(gi + 1) * ocg].reshape(ocg, kh * kw * icg)
+        out[..., gi * ocg:(gi + 1) * ocg] = (part @ wg.T).reshape(x.shape[0], oh, ow, ocg)
+    if b is not None:
+        out += b
+    return [_clamp(out, p["act_min"], p["act_max"])]
+
+
+@op("DEPTHWISE_CONV2D")
+def depthwise_conv2d(inputs, p, outputs, specs=None):
+    x, w, b = (inputs + [None])[:3]
+    _float_only("DEPTHWISE_CONV2D", [x, w, b])
+    _, kh, kw, oc = w.shape
+    _, oh, ow, _ = outputs[0].shape
+    m = p["depth_multiplier"]
+    xs = np.repeat(x, m, axis=3) if m > 1 else x  # output channel oc reads input channel oc // m
+    win = _windows(_pad_nhwc(xs, p), kh, kw, p, oh, ow)
+    out = np.einsum("nhwijc,ijc->nhwc", win, w[0], dtype=F32).astype(F32)
+    if b is not None:
+        out += b
+    return [_clamp(out, p["act_min"], p["act_max"])]
+
+
+@op("FULLY_CONNECTED")
+def fully_connected(inputs, p, outputs, specs=None):
+    x, w, b = (inputs + [None])[:3]
+    _float_only("FULLY_CONNECTED", [x, w, b])
+    out = x.reshape(-1, w.shape[1]) @ w.T
+    if b is not None:
+        out = out + b
+    return [_clamp(out, p["act_min"], p["act_max"]).reshape(outputs[0].shape)]
+
+
+@op("BATCH_MATMUL")
+def batch_matmul(inputs, p, outputs, specs=None):
+    a, b = inputs
+    _float_only("BATCH_MATMUL", [a, b])
+    if p["transpose_a"]:
+        a = np.swapaxes(a, -1, -2)
+    if p["transpose_b"]:
+        b = np.swapaxes(b, -1, -2)
+    return [np.matmul(a, b).astype(F32).reshape(outputs[0].shape)]
+
+
+# -- element-wise ----------------------------------------------------------------------------
+
+_BINARY = {"ADD": np.add, "SUB": np.subtract, "MUL": np.multiply, "DIV": np.divide,
+           "MAXIMUM": np.maximum, "MINIMUM": np.minimum, "POW": np.power,
+           "PRELU": lambda x, a: np.where(x >= 0, x, x * a)}
+
+
+def _binary(name):
+    def fn(inputs, p, outputs, specs=None):
+        a, b = inputs
+        _float_only(name, [a, b])
+        with np.errstate(all="ignore"):
+            out = _BINARY[name](a, b).astype(F32)
+        return [_clamp(out, p["act_min"], p["act_max"]).reshape(outputs[0].shape)]
+    return fn
+
+
+for _name in _BINARY:
+    OPS[_name] = _binary(_name)
+
+
+@op("CLAMP")
+def clamp(inputs, p, outputs, specs=None):
+    _float_only("CLAMP", inputs)
+    return [_clamp(inputs[0], p["min"], p["max"]).reshape(outputs[0].shape)]
+
+
+@op("LEAKY_RELU")
+def leaky_relu(inputs, p, outputs, specs=None):
+    x = inputs[0]
+    _float_only("LEAKY_RELU", inputs)
+    return [np.where(x >= 0, x, x * F32(p["alpha"])).astype(F32)]
+
+
+def _erf(x):
+    from math import erf
+    return np.vectorize(erf, otypes=[np.float64])(x)
+
+
+@op("GELU")
+def gelu(inputs, p, outputs, specs=None):
+    x = inputs[0].astype(np.float64)
+    _float_only("GELU", inputs)
+    if p["approximate"]:
+        y = 0.5 * x * (1 + np.tanh(np.sqrt(2 / np.pi) * (x + 0.044715 * x ** 3)))
+    else:
+        y = 0.5 * x * (1 + _erf(x / np.sqrt(2)))
+    return [y.astype(F32)]
+
+
+_UNARY = {
+    "sigmoid": lambda x: F32(1) / (F32(1) + np.exp(-x)),
+    "tanh": np.tanh,
+    "hard_swish": lambda x: x * np.clip(x + F32(3), 0, 6) / F32(6),
+    "exp": np.exp, "log": np.log, "sqrt": np.sqrt, "rsqrt": lambda x: F32(1) / np.sqrt(x),
+    "abs": np.abs, "neg": np.negative, "floor": np.floor, "ceil": np.ceil,
+}
+_UNARY_BY_CODE = {code: name for name, code in fmt.UNARY_KINDS.items()}
+
+
+@op("UNARY")
+def unary(inputs, p, outputs, specs=None):
+    x = inputs[0]
+    _float_only("UNARY", inputs)
+    kind = _UNARY_BY_CODE[p["kind"]]
+    with np.errstate(all="ignore"):
+        if kind == "hard_sigmoid":
+            y = np.clip(F32(p["alpha"]) * x + F32(p["beta"]), 0, 1)
+        else:
+            y = _UNARY[kind](x)
+    return [np.asarray(y, F32)]
+
+
+# -- pooling, reductions ---------------------------------------------------------------------
+
+def _pool(avg):
+    def fn(inputs, p, outputs, specs=None):
+        x = inputs[0]
+        _float_only("POOL2D", inputs)
+        kh, kw = p["filter_h"], p["filter_w"]
+        _, oh, ow, _ = outputs[0].shape
+        geo = {**p, "dilation_h": 1, "dilation_w": 1}
+        if avg:
+            win = _windows(_pad_nhwc(x, p, 0.0), kh, kw, geo, oh, ow)
+            ones = _pad_nhwc(np.ones(x.shape[:3] + (1,), F32), p, 0.0)
+            counts = _windows(ones, kh, kw, geo, oh, ow).sum(axis=(3, 4), dtype=F32)
+            if p["count_include_pad"]:
+                counts = np.full_like(counts, kh * kw)
+            out = win.sum(axis=(3, 4), dtype=F32) / counts
+        else:
+            win = _windows(_pad_nhwc(x, p, -np.inf), kh, kw, geo, oh, ow)
+            out = win.max(axis=(3, 4))
+        return [_clamp(out, p["act_min"], p["act_max"])]
+    return fn
+
+
+OPS["MAX_POOL2D"] = _pool(False)
+OPS["AVG_POOL2D"] = _pool(True)
+
+_REDUCE_BY_CODE = {code: name for name, code in fmt.REDUCE_KINDS.items()}
+
+
+@op("REDUCE")
+def reduce(inputs, p, outputs, specs=None):
+    x = inputs[0]
+    _float_only("REDUCE", inputs)
+    axes = tuple(i for i in range(x.ndim) if p["axes_mask"] >> i & 1)
+    fn = {"mean": np.mean, "sum": np.sum, "max": np.max, "min": np.min}[_REDUCE_BY_CODE[p["kind"]]]
+    return [np.asarray(fn(x, axis=axes, dtype=F32) if fn in (np.mean, np.sum) else fn(x, axis=axes),
+                       F32).reshape(outputs[0].shape)]
+
+
+# -- data movement ---------------------------------------------------------------------------
+
+@op("PAD")
+def pad(inputs, p, outputs, specs=None):
+    x = inputs[0]
+    widths = [(p["pads"][2 * i], p["pads"][2 * i + 1]) for i in range(x.ndim)]
+    mode = {0: "constant", 1: "reflect", 2: "edge"}[p["mode"]]
+    kw = {"constant_values": np.asarray(p["value"]).astype(x.dtype)} if mode == "constant" else {}
+    return [np.pad(x, widths, mode=mode, **kw)]
+
+
+@op("CONCAT")
+def concat(inputs, p, outputs, specs=None):
+    return [np.concatenate(inputs, axis=p["axis"])]
+
+
+@op("RESHAPE")
+def reshape(inputs, p, outputs, specs=None):
+    return [inputs[0].reshape(outputs[0].shape)]
+
+
+@op("TRANSPOSE")
+def transpose(inputs, p, outputs, specs=None):
+    x = inputs[0]
+    return [np.ascontiguousarray(np.transpose(x, p["perm"][:x.ndim]))]
+
+
+@op("SOFTMAX")
+def softmax(inputs, p, outputs, specs=None):
+    x = inputs[0]
+    _float_only("SOFTMAX", inputs)
+    e = np.exp(F32(p["beta"]) * (x - x.max(axis=p["axis"], keepdims=True)))
+    return [(e / e.sum(axis=p["axis"], keepdims=True, dtype=F32)).astype(F32)]
+
+
+def _resize_axis(n_in, n_out, coord):
+    d = np.arange(n_out, dtype=F32)
+    if coord == fmt.RESIZE_COORDS["align_corners"]:
+        scale = F32((n_in - 1) / (n_out - 1)) if n_out > 1 else F32(0)
+    else:
+        scale = F32(n_in) / F32(n_out)
+    if coord == fmt.RESIZE_COORDS["half_pixel"]:
+        return (d + F32(0.5)) * scale - F32(0.5)
+    if coord == fmt.RESIZE_COORDS["pytorch_half_pixel"]:
+        return (d + F32(0.5)) * scale - F32(0.5) if n_out > 1 else np.zeros(n_out, F32)
+    return d * scale
+
+
+def _nearest_index(s, mode, n):
+    names = {v: k for k, v in fmt.RESIZE_NEAREST.items()}
+    r = {"round_prefer_floor": lambda v: np.ceil(v - F32(0.5)), "round_prefer_ceil": lambda v: np.floor(v + F32(0.5)),
+         "floor": np.floor, "ceil": np.ceil}[names[mode]](s)
+    return np.clip(r.astype(np.int64), 0, n - 1)
+
+
+def _linear_axis(s, n):
+    s = np.maximum(s, F32(0))
+    i0 = np.minimum(np.floor(s).astype(np.int64), n - 1)
+    i1 = np.minimum(i0 + 1, n - 1)
+    f = np.where(i0 == n - 1, F32(0), s - np.floor(s)).astype(F32)
+    return i0, i1, f
+
+
+@op("RESIZE")
+def resize(inputs, p, outputs, specs=None):
+    x = inputs[0]
+    _float_only("RESIZE", inputs)
+    _, h, w, _ = x.shape
+    _, oh, ow, _ = outputs[0].shape
+    sy, sx = _resize_axis(h, oh, p["coord"]), _resize_axis(w, ow, p["coord"])
+    if p["mode"] == 0:
+        return [x[:, _nearest_index(sy, p["nearest"], h)][:, :, _nearest_index(sx, p["nearest"], w)]]
+    y0, y1, fy = _linear_axis(sy, h)
+    x0, x1, fx = _linear_axis(sx, w)
+    fx = fx[None, None, :, None]
+    fy = fy[None, :, None, None]
+    top = x[:, y0][:, :, x0] + (x[:, y0][:, :, x1] - x[:, y0][:, :, x0]) * fx
+    bottom = x[:, y1][:, :, x0] + (x[:, y1][:, :, x1] - x[:, y1][:, :, x0]) * fx
+    return [(top + (bottom - top) * fy).astype(F32)]
+
+
+@op("DEPTH_TO_SPACE")
+def depth_to_space(inputs, p, outputs, specs=None):
+    x = inputs[0]
+    n, h, w, c = x.shape
+    b = p["block_size"]
+    if p["mode"] == 0:   # DCR
+        y = x.reshape(n, h, w, b, b, c // (b * b)).transpose(0, 1, 3, 2, 4, 5)
+    else:                # CRD
+        y = x.reshape(n, h, w, c // (b * b), b, b).transpose(0, 1, 4, 2, 5, 3)
+    return [np.ascontiguousarray(y.reshape(n, h * b, w * b, c // (b * b)))]
+
+
+# -- quantization -----------------------------------------------------------------------------
+
+@op("QUANTIZE")
+def quantize(inputs, p, outputs, specs=None):
+    x, out = inputs[0], outputs[0]
+    info = np.iinfo(out.dtype)
+    q = x.astype(F32) / F32(out.scale)
+    q = np.where(q >= 0, np.floor(q + F32(0.5)), -np.floor(-q + F32(0.5)))  # half away from zero
+    return [np.clip(q.astype(np.int64) + out.zero_point, info.min, info.max).astype(out.dtype)]
+
+
+@op("DEQUANTIZE")
+def dequantize(inputs, p, outputs, specs=None):
+    x, spec = inputs[0], specs[0]
+    return [(np.float64(F32(spec.scale)) * (x.astype(np.float64) - spec.zero_point)).astype(F32)]
+
+
+@op("LOOKUP")
+def lookup(inputs, p, outputs, specs=None):
+    x, table = inputs
+    idx = x.astype(np.int64) + (128 if x.dtype == np.int8 else 0)
+    return [table.reshape(256)[idx].astype(outputs[0].dtype)]
+
+
+# -- executors -------------------------------------------------------------------------------
+
+def _run(nodes, tensors, feeds, inputs, outputs, keep_all, what):
+    """nodes: (op, input names, output names, params); tensors: name -> record with
+    .shape/.dtype/.scale/.zero_point/.data."""
+    values = {n: t.data for n, t in tensors.items() if t.data is not None}
+    missing = [n for n in inputs if n not in feeds]
+    if missing:
+        raise KeyError(f"{what}: missing inputs {missing}")
+    for n in inputs:
+        a = np.asarray(feeds[n])
+        t = tensors[n]
+        if a.shape != tuple(t.shape) or a.dtype != t.dtype:
+            raise ValueError(f"{what}: input {n!r} must be {t.dtype}{tuple(t.shape)}, got {a.dtype}{a.shape}")
+        values[n] = a
+    for op_name, ins, outs, params in nodes:
+        if op_name not in OPS:
+            raise NotImplementedError(f"{what}: reference has no op {op_name}")
+        res = OPS[op_name]([values[i] if i else None for i in ins], params, [tensors[o] for o in outs],
+                           [tensors[i] if i else None for i in ins])
+        for o, r in zip(outs, res):
+            values[o] = r
+    return values if keep_all else {o: values[o] for o in outputs}
+
+
+def run_graph(graph, feeds: dict, keep_all: bool = False) -> dict:
+    nodes = [(n.op, n.inputs, n.outputs, n.params) for n in graph.nodes]
+    return _run(nodes, graph.tensors, feeds, graph.inputs, graph.outputs, keep_all, f"model {graph.name!r}")
+
+
+def run_model(model, feeds: dict, keep_all: bool = False) -> dict:
+    """Execute a .edgec file (path or bytes) with the reference ops."""
+    data = Path(model).read_bytes() if isinstance(model, (str, Path)) else bytes(model)
+    m = fmt.read_model(data)
+    # names in a file are not guaranteed unique: key tensors by index
+    names = {t.index: f"{t.index}:{t.name}" for t in m.tensors}
+    tensors = {names[t.index]: t for t in m.tensors}
+
+    def name(i):
+        return names[i] if i >= 0 else ""
+    nodes = [(o.op, [name(i) for i in o.inputs], [name(i) for i in o.outputs], o.params) for o in m.ops]
+    feeds = {names[i]: feeds[m.tensors[i].name] for i in m.inputs if m.tensors[i].name in feeds}
+    out = _run(nodes, tensors, feeds, [names[i] for i in m.inputs], [names[i] for i in m.outputs],
+               keep_all, "edgec model")
+    return {k.split(":", 1)[1]: v for k, v in out.items()}
