@@ -37,7 +37,7 @@ def native_asan(tmp_path_factory):
 
 def test_c_unit_tests_native_asan(native_asan):
     tests = c_tests(native_asan)
-    assert {t.name for t in tests} >= {"test_reader", "test_kernels"}
+    assert "test_reader" in {t.name for t in tests}
     for t in tests:
         r = subprocess.run([str(t)], cwd=ROOT, capture_output=True, text=True, timeout=600)
         assert r.returncode == 0, f"{t.name}:\n{r.stdout[-3000:]}\n{r.stderr[-3000:]}"
