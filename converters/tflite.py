@@ -150,6 +150,7 @@ class _Converter:
         self.names = {}            # tflite tensor index -> graph tensor name
         self.input_shape = dict(input_shape or {})
         self.consts = {}           # tflite tensor index -> np array (constants, folded values)
+        self.dynamic = None        # the value given to dynamic (-1) dims, e.g. the batch size
 
     # tensors ----------------------------------------------------------------------------
     def name_of(self, i: int) -> str:
@@ -180,9 +181,16 @@ class _Converter:
                 v = v.astype(np.float32)
             t = self.g.add_tensor(name, v.shape, v.dtype, v, scale, zp)
         else:
-            t = self.g.add_tensor(name, self.r.shape(i), self.r.dtype(i), None, scale, zp)
+            t = self.g.add_tensor(name, self.static_shape(i), self.r.dtype(i), None, scale, zp)
         t.channel_scales, t.quant_axis = ch, axis
         return name
+
+    def static_shape(self, i: int) -> tuple:
+        """Tensor i's shape with dynamic (-1) dims set to the value fixed on the inputs."""
+        sig = self.r.signature(i)
+        if self.dynamic is None or not any(d < 0 for d in sig):
+            return self.r.shape(i)
+        return tuple(self.dynamic if d < 0 else d for d in sig)
 
     def input(self, op, k: int) -> str:
         i = op.Inputs(k) if k < op.InputsLength() else -1
@@ -226,6 +234,11 @@ class _Converter:
                 fixed = tuple(int(d) for d in self.input_shape.pop(raw))
                 if len(fixed) != len(shape) or any(s > 0 and s != f for s, f in zip(sig, fixed)):
                     raise ConversionError(f"{r.name}: input {raw!r} has shape {sig}; --input-shape gave {fixed}")
+                values = {f for s, f in zip(sig, fixed) if s < 0}
+                if len(values | ({self.dynamic} if self.dynamic else set())) > 1:
+                    raise ConversionError(f"{r.name}: dynamic dimensions fixed to different values {sorted(values)}; "
+                                          "edgec can give a TFLite model's dynamic dims one value (e.g. the batch)")
+                self.dynamic = values.pop() if values else self.dynamic
                 shape = fixed
             elif any(d < 0 for d in sig) or any(d <= 0 for d in shape):
                 raise ConversionError(f"{r.name}: input {raw!r} has dynamic shape {sig}; "
