@@ -143,6 +143,14 @@ def cmd_info(args):
     print(f"cuda: {'nvcc found' if shutil.which('nvcc') else 'not found'} (CUDA backend not in this version)")
 
 
+def cmd_demo(args):
+    if args.app != "faces":
+        raise SystemExit(f"edgec demo {args.app}: not part of this version yet (faces is)")
+    from edgec.apps.blazeface import main as faces
+    argv = [*args.images, "--model", args.model] + (["--out", args.out] if args.out else [])
+    return faces(argv)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="edgec", description="On-device inference for the edge.")
     p.add_argument("--version", action="version", version="edgec 0.1.0")
@@ -184,6 +192,13 @@ def build_parser() -> argparse.ArgumentParser:
     k = sub.add_parser("check", help="which ops of a .tflite/.onnx model edgec supports")
     k.add_argument("model")
     k.set_defaults(fn=cmd_check)
+
+    d = sub.add_parser("demo", help="demo apps: faces (BlazeFace on photos)")
+    d.add_argument("app", choices=["faces", "ocr", "split"])
+    d.add_argument("--images", nargs="+", required=True, help="photo files")
+    d.add_argument("--model", choices=["short", "full", "back"], default="short")
+    d.add_argument("--out", help="annotated image (one input) or folder")
+    d.set_defaults(fn=cmd_demo)
 
     n = sub.add_parser("info", help="version, CPU features, kernels")
     n.set_defaults(fn=cmd_info)

@@ -61,9 +61,13 @@ def library_path() -> Path:
         return Path(override)
     name = {"darwin": "libedgec.dylib", "win32": "edgec.dll"}.get(sys.platform, "libedgec.so")
     here = Path(__file__).resolve().parent
-    installed = here / "lib" / name
-    checkout_build = here.parent / "build" / name
-    return checkout_build if not installed.exists() and checkout_build.exists() else installed
+    candidates = [here / "lib" / name, here.parent / "build" / name]
+    try:  # a source checkout on sys.path shadowing an installed edgec: use the installed core
+        from importlib.metadata import PackageNotFoundError, distribution
+        candidates.append(Path(distribution("edgec").locate_file(f"edgec/runtime/lib/{name}")))
+    except (ImportError, PackageNotFoundError):
+        pass
+    return next((c for c in candidates if c.exists()), candidates[0])
 
 
 def lib():
