@@ -72,7 +72,7 @@ def decode(regressors: np.ndarray, classificators: np.ndarray, size: int, stride
     """Boxes/keypoints normalized to [0, 1] after weighted NMS: list of (score, box[4], kps[6,2])."""
     a = anchors(size, strides, per_layer)
     raw = regressors.reshape(-1, 16) / size
-    scores = 1 / (1 + np.exp(-np.clip(classificators.reshape(-1), -100, 100)))
+    scores = 1 / (1 + np.exp(-np.clip(classificators.reshape(-1).astype(np.float64), -100, 100)))
     cx, cy = raw[:, 0] + a[:, 0], raw[:, 1] + a[:, 1]
     boxes = np.stack([cx - raw[:, 2] / 2, cy - raw[:, 3] / 2, cx + raw[:, 2] / 2, cy + raw[:, 3] / 2], -1)
     kps = raw[:, 4:].reshape(-1, 6, 2) + a[:, None, :]
