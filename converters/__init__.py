@@ -82,7 +82,9 @@ def convert(model, quantize: str = "fp32", calibration=None, input_shape: dict |
         raise ConversionError(f"quantize={quantize!r}: choose one of {', '.join(PRECISIONS)}")
     graph = load(model, input_shape=input_shape)
     from .passes import run_passes
+    from .quantize import lower_int8
     run_passes(graph)
+    lower_int8(graph)  # integer parameters for int8 nodes (models that are already int8)
     if quantize != "fp32":
         raise ConversionError(f"{graph.name}: quantize={quantize!r} is not available in this edgec "
                               "version yet (fp32 and models that are already int8 are)")

@@ -12,8 +12,10 @@ from pathlib import Path
 
 import numpy as np
 
+from ..runtime import fixedpoint
 from ..runtime import format as fmt
 from .graph import ConversionError, Graph
+from .quantize import tables
 
 TYPES = {0: np.float32, 1: np.float16, 2: np.int32, 3: np.uint8, 4: np.int64, 6: np.bool_,
          7: np.int16, 9: np.int8}
@@ -240,7 +242,12 @@ class _Converter:
                                           "edgec can give a TFLite model's dynamic dims one value (e.g. the batch)")
                 self.dynamic = values.pop() if values else self.dynamic
                 shape = fixed
-            elif any(d < 0 for d in sig) or any(d <= 0 for d in shape):
+            elif any(d < 0 for d in sig):
+                # as LiteRT does: dynamic dims take the model's default shape (batch 1)
+                self.dynamic = self.dynamic or next(f for s_, f in zip(sig, shape) if s_ < 0)
+                self.g.metadata.setdefault("notes", []).append(
+                    f"input {raw!r}: dynamic shape {sig} fixed to {shape} (override with input_shape)")
+            elif any(d <= 0 for d in shape):
                 raise ConversionError(f"{r.name}: input {raw!r} has dynamic shape {sig}; "
                                       f"fix it with input_shape={{{raw!r}: (...)}} / --input-shape {raw}:...")
             name = self.name_of(i)
@@ -364,7 +371,15 @@ def _gelu(c: _Converter, op, ctx):
 
 @handles(*UNARY)
 def _unary(c: _Converter, op, ctx):
-    c.node("UNARY", [c.input(op, 0)], [c.output(op)], {"kind": fmt.UNARY_KINDS[UNARY[c.r.op_type(op)]]})
+    x, y = c.input(op, 0), c.output(op)
+    kind = c.r.op_type(op)
+    if c.g.tensors[x].dtype == np.int8:
+        if kind not in tables.INT8_FUNCTIONS:
+            raise ConversionError(f"{ctx}: int8 {kind} is not supported")
+        table = tables.int8_table(kind, c.g.tensors[x], c.g.tensors[y])
+        c.node("LOOKUP", [x, c.g.add_constant(f"{y}/table", table).name], [y])
+        return
+    c.node("UNARY", [x], [y], {"kind": fmt.UNARY_KINDS[UNARY[kind]]})
 
 
 @handles("MAX_POOL_2D", "AVERAGE_POOL_2D")
@@ -388,7 +403,24 @@ def _reduce(c: _Converter, op, ctx):
     mask = 0
     for a in np.asarray(axes).ravel():
         mask |= 1 << (int(a) % rank)
-    c.node("REDUCE", [x], [c.output(op)], {"axes_mask": mask, "kind": fmt.REDUCE_KINDS[REDUCE[c.r.op_type(op)]]})
+    y = c.output(op)
+    params = {"axes_mask": mask, "kind": fmt.REDUCE_KINDS[REDUCE[c.r.op_type(op)]]}
+    if c.g.tensors[x].dtype == np.int8:
+        if c.r.op_type(op) != "MEAN":
+            raise ConversionError(f"{ctx}: int8 {c.r.op_type(op)} is not supported (MEAN is)")
+        keep = bool(c.r.options(op, "ReducerOptions").KeepDims())
+        params.update(int8_mean_params(c.g.tensors[x], c.g.tensors[y], mask, keep))
+    c.node("REDUCE", [x], [y], params)
+
+
+def int8_mean_params(x, y, mask: int, keep_dims: bool) -> dict:
+    """TFLite's reference int8 MEAN (QuantizedMeanOrSum): requantize the zero-point
+    corrected sum by input_scale / output_scale with 1/count folded into the multiplier."""
+    del keep_dims  # every layout takes the same integer path
+    count = int(np.prod([d for i, d in enumerate(x.shape) if mask >> i & 1]))
+    m, shift = fixedpoint.quantize_multiplier(float(np.float32(x.scale)) / float(np.float32(y.scale)))
+    extra = min(count.bit_length() - 1, 32, 31 + shift)
+    return {"q_mode": 0, "q_multiplier": (m << extra) // count, "q_shift": shift - extra}
 
 
 @handles("PAD", "PADV2", "MIRROR_PAD")

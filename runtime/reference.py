@@ -381,3 +381,149 @@ def run_model(model, feeds: dict, keep_all: bool = False) -> dict:
     out = _run(nodes, tensors, feeds, [names[i] for i in m.inputs], [names[i] for i in m.outputs],
                keep_all, "edgec model")
     return {k.split(":", 1)[1]: v for k, v in out.items()}
+
+
+# -- int8 (TFLite's reference integer kernels; runtime/fixedpoint.py has the primitives) ----
+
+from . import fixedpoint as fxp  # noqa: E402
+
+INT8_OPS = {}
+
+
+def int8_op(*names):
+    def deco(fn):
+        for n in names:
+            INT8_OPS[n] = fn
+        return fn
+    return deco
+
+
+def _requant_clamp(acc, mult, shift, zp, lo, hi):
+    out = fxp.multiply_by_quantized_multiplier(acc, mult, shift) + zp
+    return np.clip(out, lo, hi).astype(np.int8)
+
+
+def _conv_int8(x, w, b, mult, shift, specs, outputs, p, kh, kw, depthwise):
+    x_off = np.int64(-specs[0].zero_point)
+    _, oh, ow, oc = outputs[0].shape
+    # padded taps contribute 0, i.e. they read the input zero point
+    xp = _pad_nhwc(x.astype(np.int64) + x_off, p, 0)
+    win = _windows(xp, kh, kw, p, oh, ow)
+    if depthwise:
+        m = p["depth_multiplier"]
+        if m > 1:
+            win = np.repeat(win, m, axis=5)
+        acc = np.einsum("nhwijc,ijc->nhwc", win, w[0].astype(np.int64))
+    else:
+        g = p["groups"]
+        icg, ocg = w.shape[3], oc // g
+        acc = np.empty((x.shape[0], oh, ow, oc), np.int64)
+        for gi in range(g):
+            part = win[..., gi * icg:(gi + 1) * icg].reshape(-1, kh * kw * icg)
+            wg = w[gi * ocg:(gi + 1) * ocg].reshape(ocg, -1).astype(np.int64)
+            acc[..., gi * ocg:(gi + 1) * ocg] = (part @ wg.T).reshape(x.shape[0], oh, ow, ocg)
+    if b is not None:
+        acc = acc + b.astype(np.int64)
+    return [_requant_clamp(acc, mult, shift, outputs[0].zero_point, p["q_min"], p["q_max"])]
+
+
+@int8_op("CONV2D")
+def conv2d_int8(inputs, p, outputs, specs):
+    x, w, b, mult, shift = inputs
+    return _conv_int8(x, w, b, mult, shift, specs, outputs, p, w.shape[1], w.shape[2], False)
+
+
+@int8_op("DEPTHWISE_CONV2D")
+def depthwise_conv2d_int8(inputs, p, outputs, specs):
+    x, w, b, mult, shift = inputs
+    return _conv_int8(x, w, b, mult, shift, specs, outputs, p, w.shape[1], w.shape[2], True)
+
+
+@int8_op("FULLY_CONNECTED")
+def fully_connected_int8(inputs, p, outputs, specs):
+    x, w, b, mult, shift = inputs
+    acc = (x.reshape(-1, w.shape[1]).astype(np.int64) - specs[0].zero_point) @ w.T.astype(np.int64)
+    if b is not None:
+        acc = acc + b.astype(np.int64)
+    if p["requant"] == 1:  # TFLite's per-channel double path; `mult` holds the weight scales
+        scale = np.float64(np.float32(specs[0].scale)) * mult.astype(np.float64) / np.float64(np.float32(outputs[0].scale))
+        v = acc.astype(np.float64) * scale
+        v = np.where(v >= 0, np.floor(v + 0.5), -np.floor(-v + 0.5)).astype(np.int64) + outputs[0].zero_point
+        return [np.clip(v, p["q_min"], p["q_max"]).astype(np.int8).reshape(outputs[0].shape)]
+    y = _requant_clamp(acc, mult, shift, outputs[0].zero_point, p["q_min"], p["q_max"])
+    return [y.reshape(outputs[0].shape)]
+
+
+def _binary_int8(name):
+    def fn(inputs, p, outputs, specs):
+        a = inputs[0].astype(np.int64) - specs[0].zero_point
+        b = inputs[1].astype(np.int64) - specs[1].zero_point
+        a, b = np.broadcast_arrays(a, b)
+        if name == "MUL":
+            v = fxp.multiply_by_quantized_multiplier(a * b, p["out_multiplier"], p["out_shift"])
+        else:
+            small = fxp.multiply_by_quantized_multiplier_smaller_than_one_exp
+            sa = small(a * (1 << p["left_shift"]), p["in1_multiplier"], p["in1_shift"])
+            sb = small(b * (1 << p["left_shift"]), p["in2_multiplier"], p["in2_shift"])
+            v = small(sa + sb if name == "ADD" else sa - sb, p["out_multiplier"], p["out_shift"])
+        v = v + outputs[0].zero_point
+        return [np.clip(v, p["q_min"], p["q_max"]).astype(np.int8).reshape(outputs[0].shape)]
+    return fn
+
+
+for _name in ("ADD", "SUB", "MUL"):
+    INT8_OPS[_name] = _binary_int8(_name)
+
+
+def _pool_int8(avg):
+    def fn(inputs, p, outputs, specs):
+        x = inputs[0].astype(np.int64)
+        kh, kw = p["filter_h"], p["filter_w"]
+        _, oh, ow, _ = outputs[0].shape
+        geo = {**p, "dilation_h": 1, "dilation_w": 1}
+        if avg:
+            win = _windows(_pad_nhwc(x, p, 0), kh, kw, geo, oh, ow)
+            ones = _pad_nhwc(np.ones(x.shape[:3] + (1,), np.int64), p, 0)
+            count = _windows(ones, kh, kw, geo, oh, ow).sum(axis=(3, 4))
+            acc = win.sum(axis=(3, 4))
+            half = count // 2
+            v = np.where(acc > 0, (acc + half) // count, -((-acc + half) // count))  # C truncation
+        else:
+            v = _windows(_pad_nhwc(x, p, -128), kh, kw, geo, oh, ow).max(axis=(3, 4))
+        return [np.clip(v, p["q_min"], p["q_max"]).astype(np.int8)]
+    return fn
+
+
+INT8_OPS["MAX_POOL2D"] = _pool_int8(False)
+INT8_OPS["AVG_POOL2D"] = _pool_int8(True)
+
+
+def _trunc_div(a, n):
+    return np.where(a >= 0, a // n, -((-a) // n))
+
+
+@int8_op("REDUCE")
+def reduce_int8(inputs, p, outputs, specs):
+    x = inputs[0].astype(np.int64)
+    axes = tuple(i for i in range(x.ndim) if p["axes_mask"] >> i & 1)
+    count = int(np.prod([x.shape[a] for a in axes]))
+    total = x.sum(axis=axes)
+    if p["q_mode"] == 0:
+        acc = fxp.multiply_by_quantized_multiplier(total - specs[0].zero_point * count, p["q_multiplier"], p["q_shift"])
+        v = np.clip(acc + outputs[0].zero_point, -128, 127)
+    else:
+        v = np.clip(_trunc_div(total, count), -128, 127)
+    return [v.astype(np.int8).reshape(outputs[0].shape)]
+
+
+def _dispatch(float_fn, int8_fn):
+    def fn(inputs, p, outputs, specs=None):
+        if inputs and inputs[0] is not None and inputs[0].dtype == np.int8:
+            return int8_fn(inputs, p, outputs, specs)
+        return float_fn(inputs, p, outputs, specs)
+    fn.__name__ = float_fn.__name__
+    return fn
+
+
+for _name, _fn in INT8_OPS.items():
+    OPS[_name] = _dispatch(OPS[_name], _fn)

@@ -56,10 +56,11 @@ def test_check_table():
     assert not rows["CUMSUM"]["supported"]
 
 
-def test_dynamic_batch_needs_and_takes_input_shape():
+def test_dynamic_batch_defaults_to_one_and_takes_input_shape():
     src = FIXTURES / "dynamic_batch.tflite"
-    with pytest.raises(edgec.ConversionError, match=r"input 'serving_default_pixels:0' has dynamic shape \(-1, 16, 16, 3\)"):
-        edgec.convert(src)
+    m = edgec.convert(src)  # LiteRT's default: the model's shape, batch 1
+    assert m.graph.tensors[m.graph.inputs[0]].shape == (1, 16, 16, 3)
+    assert "dynamic shape (-1, 16, 16, 3)" in m.graph.metadata["notes"][0]
     with pytest.raises(edgec.ConversionError, match="unknown input"):
         edgec.convert(src, input_shape={"nope": (1, 16, 16, 3), "serving_default_pixels:0": (1, 16, 16, 3)})
     m = edgec.convert(src, input_shape={"serving_default_pixels:0": (3, 16, 16, 3)})

@@ -3,7 +3,9 @@ once, in double precision exactly as TFLite's Prepare functions do, and stored i
 
   CONV2D / DEPTHWISE_CONV2D / FULLY_CONNECTED: inputs become
       [x, w, bias(int32 or absent), multiplier(int32[OC]), shift(int32[OC])]
-      with multiplier/shift = QuantizeMultiplier(x.scale * w.scale[oc] / y.scale)
+      with multiplier/shift = QuantizeMultiplier(x.scale * w.scale[oc] / y.scale);
+      per-channel FULLY_CONNECTED follows TFLite's double-precision path instead
+      (requant=1, input 3 = weight scales)
   ADD / SUB: TFLite's left_shift = 20 and per-input multipliers (SmallerThanOneExp)
   MUL: QuantizeMultiplier(a.scale * b.scale / y.scale)
   every op with a fused activation: q_min/q_max = the clamp in the output's integers
@@ -62,13 +64,24 @@ def _lower_weighted(graph: Graph, node):
     scales = _weight_scales(graph, node.inputs[1], channels, desc)
     mults, shifts = [], []
     for s in scales:
-        # double(input_scale) * double(filter_scale) / double(output_scale), as TFLite
-        m, sh = fp.quantize_multiplier(_f32(x.scale) * _f32(s) / _f32(y.scale))
+        if node.op == "FULLY_CONNECTED" and w.channel_scales is None:
+            # per-tensor: TFLite GetQuantizedConvolutionMultipler, the input*filter product in float
+            real = float(np.float32(x.scale) * np.float32(s)) / _f32(y.scale)
+        else:
+            # PopulateConvolutionQuantizationParams: double(input) * double(filter) / double(output)
+            real = _f32(x.scale) * _f32(s) / _f32(y.scale)
+        m, sh = fp.quantize_multiplier(real)
         mults.append(m)
         shifts.append(sh)
     bias = node.inputs[2] if len(node.inputs) > 2 else ""
     if bias and graph.tensors[bias].dtype != np.int32:
         raise ConversionError(f"{desc}: int8 {node.op} needs an int32 bias, got {graph.tensors[bias].dtype}")
+    if node.op == "FULLY_CONNECTED" and w.channel_scales is not None:
+        # TFLite's per-channel FULLY_CONNECTED requantizes in double (see format.h)
+        node.params["requant"] = 1
+        s_name = graph.add_constant(f"{node.outputs[0]}/weight_scales", scales.astype(np.float32)).name
+        node.inputs = [node.inputs[0], node.inputs[1], bias, s_name, ""]
+        return
     m_name = graph.add_constant(f"{node.outputs[0]}/multiplier", np.array(mults, np.int32)).name
     s_name = graph.add_constant(f"{node.outputs[0]}/shift", np.array(shifts, np.int32)).name
     node.inputs = [node.inputs[0], node.inputs[1], bias, m_name, s_name]

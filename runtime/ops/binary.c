@@ -5,12 +5,13 @@
 #include <string.h>
 
 #include "edgec/kernel.h"
+#include "int8.h"
 
 #define CHUNK 4096
 
 enum { K_ADD, K_SUB, K_MUL, K_DIV, K_MAX, K_MIN, K_POW, K_PRELU };
 /* aux: [0] kind, [1] mode (0 same, 1 b repeats every aux[2] elements, 2 general),
- *      [2] period of b, [4..9] a strides, [10..15] b strides */
+ *      [2] period of b, [3] int8 (binary_int8.c), [4..9] a strides, [10..15] b strides */
 
 static edgec_status prepare(edgec_node *node, int kind, edgec_error *err) {
     const edgec_tensor *a, *b, *y;
@@ -21,10 +22,14 @@ static edgec_status prepare(edgec_node *node, int kind, edgec_error *err) {
     a = node->inputs[0];
     b = node->inputs[1];
     y = node->outputs[0];
-    if ((s = edgec_check_dtype(a, EDGEC_DTYPE_FLOAT32, "input 0", err)) ||
-        (s = edgec_check_dtype(b, EDGEC_DTYPE_FLOAT32, "input 1", err)) ||
-        (s = edgec_check_dtype(y, EDGEC_DTYPE_FLOAT32, "output", err)))
+    node->aux[3] = a->dtype == EDGEC_DTYPE_INT8;
+    if (node->aux[3]) {
+        if ((s = edgec_binary_int8_prepare(node, kind, err))) return s;
+    } else if ((s = edgec_check_dtype(a, EDGEC_DTYPE_FLOAT32, "input 0", err)) ||
+               (s = edgec_check_dtype(b, EDGEC_DTYPE_FLOAT32, "input 1", err)) ||
+               (s = edgec_check_dtype(y, EDGEC_DTYPE_FLOAT32, "output", err))) {
         return s;
+    }
     if (a->rank > y->rank || b->rank > y->rank)
         return edgec_fail(err, EDGEC_ERR_INVALID, "inputs of rank %d and %d do not broadcast to rank %d",
                           a->rank, b->rank, y->rank);
@@ -84,6 +89,10 @@ static void eval(const edgec_node *node, int32_t row_begin, int32_t row_end) {
     const float lo = p->act_min, hi = p->act_max;
     const int kind = (int)node->aux[0];
     size_t i = (size_t)row_begin * CHUNK, end = (size_t)row_end * CHUNK;
+    if (node->aux[3]) {
+        edgec_binary_int8_eval(node, row_begin, row_end);
+        return;
+    }
     if (end > ty->count) end = ty->count;
     if (node->aux[1] == 0 && kind == K_ADD) {
         for (; i < end; ++i) {

@@ -1,13 +1,15 @@
-/* CONV2D (dense and grouped) and DEPTHWISE_CONV2D, fp32 reference kernels (NHWC).
+/* CONV2D (dense and grouped) and DEPTHWISE_CONV2D, fp32 reference kernels (NHWC); int8
+ * tensors go to conv_int8.c after the shared geometry checks here.
  * Out-of-image taps contribute nothing; the valid kernel window is computed once per
  * output pixel so inner loops carry no bounds checks. */
 #include <stdint.h>
 #include <string.h>
 
 #include "edgec/kernel.h"
+#include "int8.h"
 
 /* aux layout shared by both ops */
-enum { A_N, A_H, A_W, A_C, A_OH, A_OW, A_OC, A_KH, A_KW, A_ICG, A_OCG };
+enum { A_N, A_H, A_W, A_C, A_OH, A_OW, A_OC, A_KH, A_KW, A_ICG, A_OCG, A_INT8 };
 
 static float clampf(float v, float lo, float hi) { return v < lo ? lo : (v > hi ? hi : v); }
 
@@ -55,6 +57,10 @@ static edgec_status check_float_io(const edgec_node *node, const char *op, edgec
     return edgec_check_dtype(node->outputs[0], EDGEC_DTYPE_FLOAT32, "output", err);
 }
 
+static int is_int8(const edgec_node *node) {
+    return node->input_count > 0 && node->inputs[0] && node->inputs[0]->dtype == EDGEC_DTYPE_INT8;
+}
+
 static edgec_status check_bias(const edgec_node *node, int64_t oc, edgec_error *err) {
     const edgec_tensor *b = node->input_count > 2 ? node->inputs[2] : 0;
     if (b && (int64_t)b->count != oc)
@@ -66,8 +72,9 @@ static edgec_status check_bias(const edgec_node *node, int64_t oc, edgec_error *
 edgec_status edgec_conv2d_prepare(edgec_node *node, edgec_error *err) {
     const edgec_conv2d_params *p = (const edgec_conv2d_params *)node->params;
     const edgec_tensor *w;
-    edgec_status s = edgec_check_counts(node, 2, 3, 1, err);
-    if (s || (s = check_float_io(node, "CONV2D", err))) return s;
+    const int q = is_int8(node);
+    edgec_status s = edgec_check_counts(node, 2, q ? 5 : 3, 1, err);
+    if (s || (!q && (s = check_float_io(node, "CONV2D", err)))) return s;
     w = node->inputs[1];
     if (w->rank != 4) return edgec_fail(err, EDGEC_ERR_INVALID, "weights must be [OC,KH,KW,IC/groups], rank %d", w->rank);
     if ((s = check_geometry(node, p->stride_h, p->stride_w, p->dilation_h, p->dilation_w, p->pad_top,
@@ -80,7 +87,8 @@ edgec_status edgec_conv2d_prepare(edgec_node *node, edgec_error *err) {
                           (long long)node->aux[A_C], (long long)node->aux[A_OC]);
     node->aux[A_ICG] = w->dims[3];
     node->aux[A_OCG] = node->aux[A_OC] / p->groups;
-    return check_bias(node, node->aux[A_OC], err);
+    node->aux[A_INT8] = q;
+    return q ? edgec_conv_int8_check(node, (int32_t)node->aux[A_OC], err) : check_bias(node, node->aux[A_OC], err);
 }
 
 void edgec_conv2d_eval(const edgec_node *node, int32_t row_begin, int32_t row_end, void *scratch) {
@@ -95,6 +103,10 @@ void edgec_conv2d_eval(const edgec_node *node, int32_t row_begin, int32_t row_en
     float *restrict y = (float *)node->outputs[0]->data;
     int32_t row;
     (void)scratch;
+    if (a[A_INT8]) {
+        edgec_conv2d_int8_eval(node, row_begin, row_end);
+        return;
+    }
     for (row = row_begin; row < row_end; ++row) {
         const int32_t n = row / OH, oy = row % OH;
         const int32_t iy0 = oy * p->stride_h - p->pad_top;
@@ -131,8 +143,9 @@ void edgec_conv2d_eval(const edgec_node *node, int32_t row_begin, int32_t row_en
 edgec_status edgec_depthwise_conv2d_prepare(edgec_node *node, edgec_error *err) {
     const edgec_depthwise_conv2d_params *p = (const edgec_depthwise_conv2d_params *)node->params;
     const edgec_tensor *w;
-    edgec_status s = edgec_check_counts(node, 2, 3, 1, err);
-    if (s || (s = check_float_io(node, "DEPTHWISE_CONV2D", err))) return s;
+    const int q = is_int8(node);
+    edgec_status s = edgec_check_counts(node, 2, q ? 5 : 3, 1, err);
+    if (s || (!q && (s = check_float_io(node, "DEPTHWISE_CONV2D", err)))) return s;
     w = node->inputs[1];
     if (w->rank != 4 || w->dims[0] != 1)
         return edgec_fail(err, EDGEC_ERR_INVALID, "weights must be [1,KH,KW,C*M]");
@@ -143,6 +156,8 @@ edgec_status edgec_depthwise_conv2d_prepare(edgec_node *node, edgec_error *err) 
         w->dims[3] != node->aux[A_OC])
         return edgec_fail(err, EDGEC_ERR_INVALID, "%lld input channels x multiplier %d != %lld output channels (weights have %d)",
                           (long long)node->aux[A_C], p->depth_multiplier, (long long)node->aux[A_OC], w->dims[3]);
+    node->aux[A_INT8] = q;
+    if (q) return edgec_conv_int8_check(node, (int32_t)node->aux[A_OC], err);
     node->scratch_bytes = sizeof(float) * (size_t)node->aux[A_OC];
     return check_bias(node, node->aux[A_OC], err);
 }
@@ -159,6 +174,10 @@ void edgec_depthwise_conv2d_eval(const edgec_node *node, int32_t row_begin, int3
     float *restrict y = (float *)node->outputs[0]->data;
     float *restrict acc = (float *)scratch; /* OC accumulators */
     int32_t row;
+    if (a[A_INT8]) {
+        edgec_depthwise_conv2d_int8_eval(node, row_begin, row_end);
+        return;
+    }
     for (row = row_begin; row < row_end; ++row) {
         const int32_t n = row / OH, oy = row % OH;
         const int32_t iy0 = oy * p->stride_h - p->pad_top;

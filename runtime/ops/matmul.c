@@ -1,11 +1,15 @@
 /* FULLY_CONNECTED ([M,K] x [N,K]^T + bias) and BATCH_MATMUL (broadcast batches), fp32. */
 #include "edgec/kernel.h"
+#include "int8.h"
 
 edgec_status edgec_fully_connected_prepare(edgec_node *node, edgec_error *err) {
     const edgec_tensor *x, *w, *b, *y;
     int64_t k, m, n;
     int i;
-    edgec_status s = edgec_check_counts(node, 2, 3, 1, err);
+    edgec_status s;
+    if (node->input_count > 0 && node->inputs[0] && node->inputs[0]->dtype == EDGEC_DTYPE_INT8)
+        return edgec_fully_connected_int8_prepare(node, err);
+    s = edgec_check_counts(node, 2, 3, 1, err);
     if (s) return s;
     x = node->inputs[0];
     w = node->inputs[1];
@@ -29,6 +33,7 @@ edgec_status edgec_fully_connected_prepare(edgec_node *node, edgec_error *err) {
     node->aux[0] = m;
     node->aux[1] = n;
     node->aux[2] = k;
+    node->aux[3] = 0; /* float */
     node->rows = (int32_t)m;
     return EDGEC_OK;
 }
@@ -43,6 +48,10 @@ void edgec_fully_connected_eval(const edgec_node *node, int32_t row_begin, int32
     int32_t row;
     int64_t j, i;
     (void)scratch;
+    if (node->aux[3]) {
+        edgec_fully_connected_int8_eval(node, row_begin, row_end);
+        return;
+    }
     for (row = row_begin; row < row_end; ++row) {
         const float *xr = x + (int64_t)row * k;
         for (j = 0; j < n; ++j) {

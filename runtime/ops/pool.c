@@ -3,8 +3,9 @@
 #include <math.h>
 
 #include "edgec/kernel.h"
+#include "int8.h"
 
-enum { A_H, A_W, A_C, A_OH, A_OW, A_AVG };
+enum { A_H, A_W, A_C, A_OH, A_OW, A_AVG, A_INT8 };
 
 static edgec_status prepare(edgec_node *node, int avg, edgec_error *err) {
     const edgec_pool2d_params *p = (const edgec_pool2d_params *)node->params;
@@ -14,9 +15,14 @@ static edgec_status prepare(edgec_node *node, int avg, edgec_error *err) {
     if (s) return s;
     x = node->inputs[0];
     y = node->outputs[0];
-    if ((s = edgec_check_dtype(x, EDGEC_DTYPE_FLOAT32, "input", err)) ||
-        (s = edgec_check_dtype(y, EDGEC_DTYPE_FLOAT32, "output", err)))
+    node->aux[A_INT8] = x->dtype == EDGEC_DTYPE_INT8;
+    if (node->aux[A_INT8]) {
+        if (y->dtype != EDGEC_DTYPE_INT8 || x->scale != y->scale || x->zero_point != y->zero_point)
+            return edgec_fail(err, EDGEC_ERR_INVALID, "int8 pooling needs an int8 output with the input's quantization");
+    } else if ((s = edgec_check_dtype(x, EDGEC_DTYPE_FLOAT32, "input", err)) ||
+               (s = edgec_check_dtype(y, EDGEC_DTYPE_FLOAT32, "output", err))) {
         return s;
+    }
     if (x->rank != 4 || y->rank != 4) return edgec_fail(err, EDGEC_ERR_INVALID, "pooling takes NHWC tensors");
     if (p->filter_h < 1 || p->filter_w < 1 || p->stride_h < 1 || p->stride_w < 1 || p->pad_top < 0 ||
         p->pad_left < 0 || p->pad_bottom < 0 || p->pad_right < 0 || p->pad_top >= p->filter_h ||
@@ -49,6 +55,10 @@ static void eval(const edgec_node *node, int32_t row_begin, int32_t row_end) {
     const float *restrict x = (const float *)node->inputs[0]->data;
     float *restrict y = (float *)node->outputs[0]->data;
     int32_t row;
+    if (node->aux[A_INT8]) {
+        edgec_pool2d_int8_eval(node, row_begin, row_end);
+        return;
+    }
     for (row = row_begin; row < row_end; ++row) {
         const int32_t n = row / OH, oy = row % OH, iy0 = oy * p->stride_h - p->pad_top;
         const int32_t y0 = iy0 < 0 ? 0 : iy0, y1 = iy0 + p->filter_h > H ? H : iy0 + p->filter_h;

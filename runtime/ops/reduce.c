@@ -4,6 +4,7 @@
 #include <math.h>
 
 #include "edgec/kernel.h"
+#include "int8.h"
 
 /* aux: [0] rank, [1..6] dims, [7] reduced count, [8] kind, [9] axes mask */
 
@@ -16,8 +17,8 @@ edgec_status edgec_reduce_prepare(edgec_node *node, edgec_error *err) {
     if (s) return s;
     x = node->inputs[0];
     y = node->outputs[0];
-    if ((s = edgec_check_dtype(x, EDGEC_DTYPE_FLOAT32, "input", err)) ||
-        (s = edgec_check_dtype(y, EDGEC_DTYPE_FLOAT32, "output", err)))
+    if (x->dtype != EDGEC_DTYPE_INT8 && ((s = edgec_check_dtype(x, EDGEC_DTYPE_FLOAT32, "input", err)) ||
+                                         (s = edgec_check_dtype(y, EDGEC_DTYPE_FLOAT32, "output", err))))
         return s;
     if (p->kind < EDGEC_REDUCE_MEAN || p->kind > EDGEC_REDUCE_MIN)
         return edgec_fail(err, EDGEC_ERR_UNSUPPORTED, "unknown reduce kind %d", p->kind);
@@ -35,8 +36,9 @@ edgec_status edgec_reduce_prepare(edgec_node *node, edgec_error *err) {
     node->aux[7] = reduced;
     node->aux[8] = p->kind;
     node->aux[9] = p->axes_mask;
+    node->aux[10] = x->dtype == EDGEC_DTYPE_INT8;
     node->rows = 1;
-    return EDGEC_OK;
+    return node->aux[10] ? edgec_reduce_int8_prepare(node, err) : EDGEC_OK;
 }
 
 void edgec_reduce_eval(const edgec_node *node, int32_t row_begin, int32_t row_end, void *scratch) {
@@ -48,6 +50,10 @@ void edgec_reduce_eval(const edgec_node *node, int32_t row_begin, int32_t row_en
     int32_t d, idx[EDGEC_MAX_RANK] = {0};
     size_t o, i;
     (void)row_begin; (void)row_end; (void)scratch;
+    if (node->aux[10]) {
+        edgec_reduce_int8_eval(node);
+        return;
+    }
     for (d = rank - 1; d >= 0; --d) {
         stride[d] = s;
         s *= node->aux[1 + d];

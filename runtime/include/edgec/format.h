@@ -183,6 +183,10 @@ typedef struct {
 typedef struct {
     float act_min, act_max;
     int32_t q_min, q_max;
+    /* int8 requantization: 0 integer (multiplier, shift inputs 3, 4); 1 TFLite's
+     * per-channel float path: round(acc * double(x_scale) * double(w_scale[n]) /
+     * double(y_scale)) in double, input 3 = w_scale float32[N] */
+    int32_t requant;
 } edgec_fully_connected_params;
 
 typedef struct {
@@ -230,6 +234,11 @@ typedef struct {
 typedef struct {
     int32_t axes_mask;           /* bit i set = reduce over axis i of the input */
     int32_t kind;                /* edgec_reduce_kind */
+    /* int8 MEAN, TFLite's reference paths (chosen by the converter, OPS.md):
+     * 0 integer mean: (sum - x_zp * count) requantized by (q_multiplier, q_shift), which
+     *   already include the 1/count; 1 same quantization in and out: sum / count */
+    int32_t q_mode;
+    int32_t q_multiplier, q_shift;
 } edgec_reduce_params;
 
 typedef struct {
