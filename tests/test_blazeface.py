@@ -84,3 +84,11 @@ def test_arena_is_planned(converted):
     it = edgec.Interpreter(path)
     assert model.arena_bytes < activations / 4
     assert it.arena_bytes >= model.arena_bytes
+
+
+def test_arena_budgets(converted):
+    """Regression budgets (bytes): planned activations + scratch may only shrink."""
+    budgets = {"face_detection_short_range": 1_573_248, "face_detection_full_range": 3_540_480}
+    for name, budget in budgets.items():
+        it = edgec.Interpreter(converted[name][1])
+        assert it.arena_bytes <= budget, f"{name}: arena {it.arena_bytes} > budget {budget}"
