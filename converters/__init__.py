@@ -76,20 +76,34 @@ def load(model, input_shape: dict | None = None) -> Graph:
 
 
 def convert(model, quantize: str = "fp32", calibration=None, input_shape: dict | None = None,
-            **options) -> Model:
-    """Convert a TFLite or ONNX model into an edgec Model (save() it to get a .edgec)."""
+            calibration_method: str = "minmax", percentile: float = 99.99, progress: bool = True,
+            preprocessing: dict | None = None) -> Model:
+    """Convert a TFLite or ONNX model into an edgec Model (save() it to get a .edgec).
+
+    quantize="int8" quantizes a float model after training: `calibration` is an iterable
+    of arrays (or {input: array} dicts), an .npz or an image folder; activation ranges
+    by `calibration_method` ("minmax" or "percentile"); per-channel int8 weights.
+    Models that are already int8 (TFLite full-integer) convert as they are.
+    preprocessing={"mean": m, "std": s} is stored in the model (and used for image folders).
+    """
     if quantize not in PRECISIONS:
         raise ConversionError(f"quantize={quantize!r}: choose one of {', '.join(PRECISIONS)}")
     graph = load(model, input_shape=input_shape)
+    if preprocessing:
+        graph.metadata["preprocessing"] = dict(preprocessing)
     from .passes import run_passes
-    from .quantize import lower_int8
+    from . import quantize as q
     run_passes(graph)
-    lower_int8(graph)  # integer parameters for int8 nodes (models that are already int8)
-    if quantize != "fp32":
+    if quantize == "int8":
+        batches = q.calibration_batches(calibration, graph)
+        ranges = q.collect_ranges(graph, batches, calibration_method, percentile, progress)
+        q.quantize_graph(graph, ranges)
+        graph.metadata["quantization"] = {"scheme": "int8 per-channel weights, per-tensor activations",
+                                          "calibration": calibration_method, "samples": len(batches)}
+    elif quantize != "fp32":
         raise ConversionError(f"{graph.name}: quantize={quantize!r} is not available in this edgec "
-                              "version yet (fp32 and models that are already int8 are)")
-    if options:
-        raise TypeError(f"convert() got unknown options {sorted(options)}")
+                              "version yet (fp32 and int8 are)")
+    q.lower_int8(graph)  # integer parameters for int8 nodes
     return Model(graph)
 
 

@@ -44,9 +44,15 @@ def _pad_nhwc(x, p, value=0.0):
 
 
 def _windows(x, kh, kw, p, oh, ow):
-    """[N, OH, OW, KH, KW, C] view of the padded input's receptive fields."""
+    """[N, OH, OW, KH, KW, C] view of the padded input's receptive fields (x already padded)."""
     sh, sw, dh, dw = p["stride_h"], p["stride_w"], p["dilation_h"], p["dilation_w"]
-    n, _, _, c = x.shape
+    n, h, w, c = x.shape
+    # as_strided does not check bounds: a window reaching past the padded input would read
+    # foreign memory, so the output size must be exactly OPS.md's formula
+    want = ((h - dh * (kh - 1) - 1) // sh + 1, (w - dw * (kw - 1) - 1) // sw + 1)
+    if min(sh, sw, dh, dw, kh, kw) < 1 or (oh, ow) != want or min(want) < 1:
+        raise ValueError(f"output is {oh}x{ow} but kernel {kh}x{kw}, strides {sh},{sw}, dilations {dh},{dw} "
+                         f"over the padded {h}x{w} input give {want[0]}x{want[1]}")
     s = x.strides
     return np.lib.stride_tricks.as_strided(
         x, (n, oh, ow, kh, kw, c), (s[0], s[1] * sh, s[2] * sw, s[1] * dh, s[2] * dw, s[3]), writeable=False)
@@ -58,8 +64,11 @@ def conv2d(inputs, p, outputs, specs=None):
     _float_only("CONV2D", [x, w, b])
     oc, kh, kw, icg = w.shape
     _, oh, ow, _ = outputs[0].shape
-    win = _windows(_pad_nhwc(x, p), kh, kw, p, oh, ow)
     g = p["groups"]
+    if g < 1 or icg * g != x.shape[3] or oc % g or outputs[0].shape[3] != oc:
+        raise ValueError(f"x {x.shape}, weights {w.shape}, groups {g} and output {tuple(outputs[0].shape)} "
+                         "do not fit [OC,KH,KW,IC/groups] -> [N,OH,OW,OC]")
+    win = _windows(_pad_nhwc(x, p), kh, kw, p, oh, ow)
     ocg = oc // g
     out = np.empty((x.shape[0], oh, ow, oc), F32)
     for gi in range(g):
@@ -78,6 +87,9 @@ def depthwise_conv2d(inputs, p, outputs, specs=None):
     _, kh, kw, oc = w.shape
     _, oh, ow, _ = outputs[0].shape
     m = p["depth_multiplier"]
+    if m < 1 or w.shape[0] != 1 or oc != x.shape[3] * m or outputs[0].shape[3] != oc:
+        raise ValueError(f"x {x.shape}, weights {w.shape}, depth_multiplier {m} and output "
+                         f"{tuple(outputs[0].shape)} do not fit [1,KH,KW,C*M] -> [N,OH,OW,C*M]")
     xs = np.repeat(x, m, axis=3) if m > 1 else x  # output channel oc reads input channel oc // m
     win = _windows(_pad_nhwc(xs, p), kh, kw, p, oh, ow)
     out = np.einsum("nhwijc,ijc->nhwc", win, w[0], dtype=F32).astype(F32)
@@ -148,8 +160,8 @@ def _erf(x):
 
 @op("GELU")
 def gelu(inputs, p, outputs, specs=None):
-    x = inputs[0].astype(np.float64)
     _float_only("GELU", inputs)
+    x = inputs[0].astype(np.float64)  # erf is evaluated in double, then rounded once
     if p["approximate"]:
         y = 0.5 * x * (1 + np.tanh(np.sqrt(2 / np.pi) * (x + 0.044715 * x ** 3)))
     else:
@@ -185,7 +197,7 @@ def unary(inputs, p, outputs, specs=None):
 def _pool(avg):
     def fn(inputs, p, outputs, specs=None):
         x = inputs[0]
-        _float_only("POOL2D", inputs)
+        _float_only("AVG_POOL2D" if avg else "MAX_POOL2D", inputs)
         kh, kw = p["filter_h"], p["filter_w"]
         _, oh, ow, _ = outputs[0].shape
         geo = {**p, "dilation_h": 1, "dilation_w": 1}
@@ -338,49 +350,92 @@ def lookup(inputs, p, outputs, specs=None):
 
 # -- executors -------------------------------------------------------------------------------
 
-def _run(nodes, tensors, feeds, inputs, outputs, keep_all, what):
-    """nodes: (op, input names, output names, params); tensors: name -> record with
-    .shape/.dtype/.scale/.zero_point/.data."""
-    values = {n: t.data for n, t in tensors.items() if t.data is not None}
+def _check_feed_names(feeds, inputs, what):
+    unknown = sorted(set(feeds) - set(inputs))
     missing = [n for n in inputs if n not in feeds]
-    if missing:
-        raise KeyError(f"{what}: missing inputs {missing}")
+    if unknown or missing:
+        raise KeyError(f"{what}: inputs are {list(inputs)}; unknown {unknown}, missing {missing}")
+
+
+def _bind_feeds(tensors, feeds, inputs, what, label=str) -> dict:
+    _check_feed_names(feeds, inputs, what)
+    bound = {}
     for n in inputs:
         a = np.asarray(feeds[n])
         t = tensors[n]
         if a.shape != tuple(t.shape) or a.dtype != t.dtype:
-            raise ValueError(f"{what}: input {n!r} must be {t.dtype}{tuple(t.shape)}, got {a.dtype}{a.shape}")
-        values[n] = a
-    for op_name, ins, outs, params in nodes:
-        if op_name not in OPS:
-            raise NotImplementedError(f"{what}: reference has no op {op_name}")
-        res = OPS[op_name]([values[i] if i else None for i in ins], params, [tensors[o] for o in outs],
-                           [tensors[i] if i else None for i in ins])
-        for o, r in zip(outs, res):
-            values[o] = r
+            raise ValueError(f"{what}: input {label(n)!r} must be {t.dtype}{tuple(t.shape)}, got {a.dtype}{a.shape}")
+        bound[n] = a
+    return bound
+
+
+def _run_node(node, values, tensors, what):
+    """node: (name, op, input names, output names, params). Returns the output arrays,
+    checked against the output records."""
+    name, op_name, ins, outs, params = node
+    where = f"{what}, node {name!r} ({op_name})"
+    fn = OPS.get(op_name)
+    if fn is None:
+        raise NotImplementedError(f"{where}: the reference executor has no op {op_name!r}")
+    absent = [i for i in ins if i and i not in values]
+    if absent:
+        raise ValueError(f"{where}: input(s) {absent} are used before they are computed")
+    args = [values[i] if i else None for i in ins]
+    out_specs = [tensors[o] for o in outs]
+    try:
+        res = fn(args, params, out_specs, [tensors[i] if i else None for i in ins])
+    except NotImplementedError as e:
+        raise NotImplementedError(f"{where}: {e}") from None
+    except (ValueError, IndexError, TypeError, KeyError) as e:  # shape mismatches surface here
+        raise ValueError(f"{where}: {e}") from e
+    for o, t, r in zip(outs, out_specs, res):
+        if r.shape != tuple(t.shape) or r.dtype != t.dtype:
+            raise ValueError(f"{where}: computed {r.dtype}{r.shape} for output {o!r}, "
+                             f"whose record says {t.dtype}{tuple(t.shape)}")
+    return res
+
+
+def _run(nodes, tensors, feeds, inputs, outputs, keep_all, what, label=str):
+    """nodes: (name, op, input names, output names, params) in execution order; tensors:
+    name -> record with .shape/.dtype/.scale/.zero_point/.data; label(name) is how
+    messages show a tensor name."""
+    values = {n: t.data for n, t in tensors.items() if t.data is not None}
+    values.update(_bind_feeds(tensors, feeds, inputs, what, label))
+    for node in nodes:
+        values.update(zip(node[3], _run_node(node, values, tensors, what)))
+    never = [o for o in outputs if o not in values]
+    if never:
+        raise ValueError(f"{what}: graph output(s) {never} are never computed")
     return values if keep_all else {o: values[o] for o in outputs}
 
 
 def run_graph(graph, feeds: dict, keep_all: bool = False) -> dict:
-    nodes = [(n.op, n.inputs, n.outputs, n.params) for n in graph.nodes]
+    """Execute a converter Graph: graph outputs by name (every tensor when keep_all)."""
+    nodes = [(n.name or n.outputs[0], n.op, n.inputs, n.outputs, n.params) for n in graph.nodes]
     return _run(nodes, graph.tensors, feeds, graph.inputs, graph.outputs, keep_all, f"model {graph.name!r}")
 
 
 def run_model(model, feeds: dict, keep_all: bool = False) -> dict:
-    """Execute a .edgec file (path or bytes) with the reference ops."""
+    """Execute a .edgec file (path or bytes; checksum verified) with the reference ops."""
     data = Path(model).read_bytes() if isinstance(model, (str, Path)) else bytes(model)
-    m = fmt.read_model(data)
+    m = fmt.read_model(data, verify_checksum=True)
     # names in a file are not guaranteed unique: key tensors by index
     names = {t.index: f"{t.index}:{t.name}" for t in m.tensors}
     tensors = {names[t.index]: t for t in m.tensors}
 
     def name(i):
         return names[i] if i >= 0 else ""
-    nodes = [(o.op, [name(i) for i in o.inputs], [name(i) for i in o.outputs], o.params) for o in m.ops]
-    feeds = {names[i]: feeds[m.tensors[i].name] for i in m.inputs if m.tensors[i].name in feeds}
+    nodes = [(o.name, o.op, [name(i) for i in o.inputs], [name(i) for i in o.outputs], o.params) for o in m.ops]
+    what = f"edgec model {str(model)!r}" if isinstance(model, (str, Path)) else "edgec model"
+    _check_feed_names(feeds, [m.tensors[i].name for i in m.inputs], what)
+    feeds = {names[i]: feeds[m.tensors[i].name] for i in m.inputs}
     out = _run(nodes, tensors, feeds, [names[i] for i in m.inputs], [names[i] for i in m.outputs],
-               keep_all, "edgec model")
-    return {k.split(":", 1)[1]: v for k, v in out.items()}
+               keep_all, what, label=_file_name)
+    return {_file_name(k): v for k, v in out.items()}
+
+
+def _file_name(key: str) -> str:
+    return key.split(":", 1)[1]
 
 
 # -- int8 (TFLite's reference integer kernels; runtime/fixedpoint.py has the primitives) ----
