@@ -24,7 +24,12 @@ def blazeface(name: str) -> Path:
     return Path(list(spec.submodule_search_locations)[0]) / "data" / f"{name}.tflite"
 
 
+FIXTURES = HERE.parent / "tests" / "fixtures"
+
 MODELS = {
+    "mobilenet_v2_224_int8": lambda: FIXTURES / "mobilenet_v2_224_int8.tflite",
+    "efficientnet_b0_int8": lambda: FIXTURES / "efficientnet_b0_int8.tflite",
+    "mobilenet_v2_035_96_int8": lambda: FIXTURES / "mobilenet_v2_035_96_int8.tflite",
     "blazeface_short": lambda: blazeface("face_detection_short_range"),
     "blazeface_full": lambda: blazeface("face_detection_full_range"),
     "blazeface_full_sparse": lambda: blazeface("face_detection_full_range_sparse"),
@@ -36,7 +41,7 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument("--threads", type=int, nargs="+", default=[1])
     p.add_argument("--rounds", type=int, default=7)
-    p.add_argument("--models", nargs="+", default=list(MODELS))
+    p.add_argument("--models", nargs="+", default=list(MODELS), choices=list(MODELS))
     args = p.parse_args()
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, cpu features: {cpu_features()}")
     print()

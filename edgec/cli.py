@@ -31,10 +31,9 @@ def cmd_convert(args):
     if args.mean is not None or args.std is not None:
         meta["preprocessing"] = {"mean": args.mean if args.mean is not None else 0.0,
                                  "std": args.std if args.std is not None else 1.0}
-    m = edgec.convert(args.model, quantize=args.quantize, input_shape=_parse_shapes(args.input_shape))
-    if meta:
-        m.graph.metadata.update(meta)
-        m = edgec.Model(m.graph)
+    m = edgec.convert(args.model, quantize=args.quantize, input_shape=_parse_shapes(args.input_shape),
+                      calibration=args.calibration, calibration_method=args.calibration_method,
+                      preprocessing=meta.get("preprocessing"))
     out = Path(args.output or Path(args.model).with_suffix(".edgec"))
     m.save(out)
     it = edgec.Interpreter(out)
@@ -162,6 +161,9 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--quantize", default="fp32", choices=["fp32", "int8", "int4", "int2", "binary", "mixed"])
     c.add_argument("--input-shape", action="append", metavar="NAME:D0,D1,...",
                    help="fix dynamic input dimensions (repeatable)")
+    c.add_argument("--calibration", metavar="DIR|NPZ",
+                   help="calibration images (folder) or arrays (.npz named by input) for --quantize int8")
+    c.add_argument("--calibration-method", choices=["minmax", "percentile"], default="minmax")
     c.add_argument("--mean", type=float, help="input preprocessing stored in the model: (x - mean) / std")
     c.add_argument("--std", type=float)
     c.set_defaults(fn=cmd_convert)

@@ -72,3 +72,17 @@ def test_cli_errors(tmp_path):
     assert r.returncode == 1 and "cannot read" in r.stderr
     r = edgec("convert", bad, "--input-shape", "x", ok=False)
     assert r.returncode != 0 and "NAME:D0" in r.stderr
+
+
+def test_convert_int8_from_image_folder(blazeface_dir, tmp_path):
+    from PIL import Image
+    folder = tmp_path / "calib"
+    folder.mkdir()
+    for name, img in real_images().items():
+        Image.fromarray(img).save(folder / f"{name}.png")
+    out = tmp_path / "short_int8.edgec"
+    r = edgec("convert", blazeface_dir / "face_detection_short_range.tflite", "-o", out, "--quantize", "int8",
+              "--calibration", folder, "--mean", 127.5, "--std", 127.5)
+    assert "wrote" in r.stdout
+    r = edgec("inspect", out, "--no-tensors")
+    assert "int8" in r.stdout and "QUANTIZE" in r.stdout
