@@ -26,6 +26,7 @@ UNARY = {"LOGISTIC": "sigmoid", "TANH": "tanh", "HARD_SWISH": "hard_swish", "EXP
 BINARY = {"ADD": "ADD", "SUB": "SUB", "MUL": "MUL", "DIV": "DIV", "MAXIMUM": "MAXIMUM",
           "MINIMUM": "MINIMUM", "POW": "POW"}
 REDUCE = {"MEAN": "mean", "SUM": "sum", "REDUCE_MAX": "max", "REDUCE_MIN": "min"}
+MAX_LISTED = 10  # node names shown per unsupported op type
 
 
 def _tflite():
@@ -51,12 +52,11 @@ class _Reader:
         self.name = name
         try:
             self.model = tfl.Model.GetRootAsModel(data, 0)
-            self.sg = self.model.Subgraphs(0)
+            self.sg = self.model.Subgraphs(0) if self.model.SubgraphsLength() else None
         except Exception as e:  # flatbuffers raises assorted errors on garbage
             raise ConversionError(f"{name}: not a readable TFLite flatbuffer ({type(e).__name__}: {e})") from None
-        if self.model.SubgraphsLength() != 1:
-            raise ConversionError(f"{name}: models with {self.model.SubgraphsLength()} subgraphs "
-                                  "(control flow) are not supported")
+        if self.sg is None:
+            raise ConversionError(f"{name}: the TFLite model has no subgraph")
         self.names = _op_names()
 
     def op_type(self, op) -> str:
@@ -218,62 +218,86 @@ class _Converter:
 
     # graph ------------------------------------------------------------------------------
     def run(self) -> Graph:
-        r = self.r
-        unsupported = {}
-        for idx, op, kind in r.ops():
-            if kind not in HANDLERS:
-                unsupported.setdefault(kind, []).append(r.tensor_name(op.Outputs(0)))
-        if unsupported:
-            lines = [f"  {k}: {len(v)} node(s), e.g. {', '.join(repr(n) for n in v[:3])}"
-                     for k, v in sorted(unsupported.items())]
-            raise ConversionError(f"{r.name}: {len(unsupported)} unsupported op type(s):\n" + "\n".join(lines) +
-                                  "\nRun `edgec check MODEL` for the full support table.")
-        for k in range(r.sg.InputsLength()):
-            i = r.sg.Inputs(k)
-            raw = r.tensor_name(i)
-            shape, sig = r.shape(i), r.signature(i)
-            if raw in self.input_shape:
-                fixed = tuple(int(d) for d in self.input_shape.pop(raw))
-                if len(fixed) != len(shape) or any(s > 0 and s != f for s, f in zip(sig, fixed)):
-                    raise ConversionError(f"{r.name}: input {raw!r} has shape {sig}; --input-shape gave {fixed}")
-                values = {f for s, f in zip(sig, fixed) if s < 0}
-                if len(values | ({self.dynamic} if self.dynamic else set())) > 1:
-                    raise ConversionError(f"{r.name}: dynamic dimensions fixed to different values {sorted(values)}; "
-                                          "edgec can give a TFLite model's dynamic dims one value (e.g. the batch)")
-                self.dynamic = values.pop() if values else self.dynamic
-                shape = fixed
-            elif any(d < 0 for d in sig):
-                # as LiteRT does: dynamic dims take the model's default shape (batch 1)
-                self.dynamic = self.dynamic or next(f for s_, f in zip(sig, shape) if s_ < 0)
-                self.g.metadata.setdefault("notes", []).append(
-                    f"input {raw!r}: dynamic shape {sig} fixed to {shape} (override with input_shape)")
-            elif any(d <= 0 for d in shape):
-                raise ConversionError(f"{r.name}: input {raw!r} has dynamic shape {sig}; "
-                                      f"fix it with input_shape={{{raw!r}: (...)}} / --input-shape {raw}:...")
-            name = self.name_of(i)
-            scale, zp, _, _ = r.quantization(i)
-            self.g.add_tensor(name, shape, r.dtype(i), None, scale, zp)
-            self.g.inputs.append(name)
+        self.check_supported()
+        for k in range(self.r.sg.InputsLength()):
+            self.bind_input(self.r.sg.Inputs(k))
         if self.input_shape:
+            r = self.r
             raise ConversionError(f"{r.name}: --input-shape names unknown input(s) {sorted(self.input_shape)}; "
                                   f"inputs are {[r.tensor_name(r.sg.Inputs(k)) for k in range(r.sg.InputsLength())]}")
-        for idx, op, kind in r.ops():
-            ctx = f"model {r.name!r}, node {r.tensor_name(op.Outputs(0))!r} ({kind})"
-            try:
-                HANDLERS[kind](self, op, ctx)
-            except ConversionError:
-                raise
-            except (ValueError, IndexError, KeyError, TypeError) as e:
-                raise ConversionError(f"{ctx}: {type(e).__name__}: {e}") from None
-        for k in range(r.sg.OutputsLength()):
-            i = r.sg.Outputs(k)
+        for _, op, kind in self.r.ops():
+            self.convert_op(op, kind)
+        for k in range(self.r.sg.OutputsLength()):
+            i = self.r.sg.Outputs(k)
             self.ensure_tensor(i)
             self.g.outputs.append(self.name_of(i))
         self.g.metadata.update({
-            "source": r.name, "source_format": "tflite",
-            "producer": "edgec tflite frontend",
+            "source": self.r.name, "source_format": "tflite", "producer": "edgec tflite frontend",
+            "source_inputs": [self.describe_io(n) for n in self.g.inputs],
+            "source_outputs": [self.describe_io(n) for n in self.g.outputs],
         })
         return self.g
+
+    def check_supported(self):
+        """One error for the whole model: every unsupported op type and its nodes."""
+        unsupported = {}
+        for _, op, kind in self.r.ops():
+            if kind not in HANDLERS:
+                unsupported.setdefault(kind, []).append(self.r.tensor_name(op.Outputs(0)))
+        if not unsupported:
+            return
+        lines = []
+        for kind, nodes in sorted(unsupported.items()):
+            shown = ", ".join(repr(n) for n in nodes[:MAX_LISTED])
+            more = f" and {len(nodes) - MAX_LISTED} more" if len(nodes) > MAX_LISTED else ""
+            lines.append(f"  {kind}: {len(nodes)} node(s): {shown}{more}")
+        raise ConversionError(f"{self.r.name}: {len(unsupported)} unsupported op type(s):\n" + "\n".join(lines) +
+                              "\nRun `edgec check MODEL` for the full support table; replace these ops in the "
+                              "source model (or cut the graph before them) and convert again.")
+
+    def bind_input(self, i: int):
+        """Graph input for tensor i, its dynamic (-1) dims fixed by input_shape or, as
+        LiteRT does, to the model's default shape (batch 1)."""
+        r = self.r
+        raw = r.tensor_name(i)
+        shape, sig = r.shape(i), r.signature(i)
+        if raw in self.input_shape:
+            fixed = tuple(int(d) for d in self.input_shape.pop(raw))
+            if len(fixed) != len(shape) or any(s > 0 and s != f for s, f in zip(sig, fixed)) or min(fixed, default=1) < 1:
+                raise ConversionError(f"{r.name}: input {raw!r} has shape {sig}; --input-shape gave {fixed}")
+            values = {f for s, f in zip(sig, fixed) if s < 0}
+            if len(values | ({self.dynamic} if self.dynamic else set())) > 1:
+                raise ConversionError(f"{r.name}: dynamic dimensions fixed to different values {sorted(values)}; "
+                                      "edgec can give a TFLite model's dynamic dims one value (e.g. the batch)")
+            self.dynamic = values.pop() if values else self.dynamic
+            shape = fixed
+        elif any(d <= 0 for d in shape):
+            raise ConversionError(f"{r.name}: input {raw!r} has dynamic shape {sig}; "
+                                  f"fix it with input_shape={{{raw!r}: (...)}} / --input-shape {raw}:...")
+        elif any(d < 0 for d in sig):
+            self.dynamic = self.dynamic or next(f for s_, f in zip(sig, shape) if s_ < 0)
+            self.g.metadata.setdefault("notes", []).append(
+                f"input {raw!r}: dynamic shape {sig} fixed to {shape} (override with input_shape)")
+        name = self.name_of(i)
+        scale, zp, _, _ = r.quantization(i)
+        self.g.add_tensor(name, shape, r.dtype(i), None, scale, zp)
+        self.g.inputs.append(name)
+
+    def convert_op(self, op, kind: str):
+        ctx = f"model {self.r.name!r}, node {self.r.tensor_name(op.Outputs(0))!r} ({kind})"
+        first = len(self.g.nodes)
+        try:
+            HANDLERS[kind](self, op, ctx)
+        except ConversionError:
+            raise
+        except (ValueError, IndexError, KeyError, TypeError) as e:
+            raise ConversionError(f"{ctx}: {type(e).__name__}: {e}") from None
+        for node in self.g.nodes[first:]:
+            check_output_shape(self.g, node, ctx)
+
+    def describe_io(self, name: str) -> dict:
+        t = self.g.tensors[name]
+        return {"name": name, "shape": list(t.shape), "dtype": t.dtype.name}
 
 
 HANDLERS = {}
@@ -586,6 +610,86 @@ def _cast(c: _Converter, op, ctx):
     c.fold(op, v.astype(c.r.dtype(op.Outputs(0))))
 
 
+# -- output shapes: the model's records must agree with what each edgec op computes ---------
+
+def _window_out(size, k, stride, dilation, before, after):
+    return (size + before + after - dilation * (k - 1) - 1) // stride + 1
+
+
+def _conv_shape(x, w, p, channels):
+    oh = _window_out(x[1], w[1], p["stride_h"], p["dilation_h"], p["pad_top"], p["pad_bottom"])
+    ow = _window_out(x[2], w[2], p["stride_w"], p["dilation_w"], p["pad_left"], p["pad_right"])
+    return (x[0], oh, ow, channels)
+
+
+def _pool_shape(x, p):
+    return _conv_shape(x, (None, p["filter_h"], p["filter_w"]), {**p, "dilation_h": 1, "dilation_w": 1}, x[3])
+
+
+def _d2s_shape(x, p):
+    b = p["block_size"]
+    return (x[0], x[1] * b, x[2] * b, x[3] // (b * b))
+
+
+def _bmm_shape(a, b, p):
+    if p["transpose_a"]:
+        a = a[:-2] + (a[-1], a[-2])
+    if p["transpose_b"]:
+        b = b[:-2] + (b[-1], b[-2])
+    return tuple(np.broadcast_shapes(a[:-2], b[:-2])) + (a[-2], b[-1])
+
+
+def _concat_shape(shapes, p):
+    out = list(shapes[0])
+    out[p["axis"]] = sum(s[p["axis"]] for s in shapes)
+    return tuple(out)
+
+
+# op -> (shapes of the inputs, params) -> expected output shape; "size" ops only keep the
+# element count (their output shape is the record's by definition)
+_SHAPES = {
+    "CONV2D": lambda s, p: _conv_shape(s[0], s[1], p, s[1][0]),
+    "DEPTHWISE_CONV2D": lambda s, p: _conv_shape(s[0], s[1], p, s[1][3]),
+    "MAX_POOL2D": lambda s, p: _pool_shape(s[0], p),
+    "AVG_POOL2D": lambda s, p: _pool_shape(s[0], p),
+    "BATCH_MATMUL": lambda s, p: _bmm_shape(s[0], s[1], p),
+    "PAD": lambda s, p: tuple(d + p["pads"][2 * i] + p["pads"][2 * i + 1] for i, d in enumerate(s[0])),
+    "CONCAT": _concat_shape,
+    "TRANSPOSE": lambda s, p: tuple(s[0][i] for i in p["perm"][:len(s[0])]),
+    "DEPTH_TO_SPACE": lambda s, p: _d2s_shape(s[0], p),
+    **{op: lambda s, p: tuple(np.broadcast_shapes(s[0], s[1]))
+       for op in ("ADD", "SUB", "MUL", "DIV", "MAXIMUM", "MINIMUM", "POW", "PRELU")},
+    **{op: lambda s, p: s[0] for op in ("CLAMP", "LEAKY_RELU", "GELU", "UNARY", "SOFTMAX", "QUANTIZE",
+                                         "DEQUANTIZE", "LOOKUP")},
+}
+_SIZES = {
+    "RESHAPE": lambda s, p: int(np.prod(s[0])),
+    "FULLY_CONNECTED": lambda s, p: int(np.prod(s[0])) // s[1][1] * s[1][0],
+    "REDUCE": lambda s, p: int(np.prod([d for i, d in enumerate(s[0]) if not p["axes_mask"] >> i & 1])),
+}
+
+
+def check_output_shape(g: Graph, node, ctx: str):
+    """ConversionError when the model's output record disagrees with the op's semantics
+    (OPS.md); catches frontend mapping mistakes before they become wrong numbers."""
+    shapes = [g.tensors[i].shape if i else None for i in node.inputs]
+    got = g.tensors[node.outputs[0]].shape
+    if node.op in _SHAPES:
+        want = tuple(int(d) for d in _SHAPES[node.op](shapes, node.params))
+        ok = got == want
+    elif node.op in _SIZES:
+        want = f"{_SIZES[node.op](shapes, node.params)} elements"
+        ok = int(np.prod(got)) == _SIZES[node.op](shapes, node.params)
+    elif node.op == "RESIZE":
+        want = f"(N={shapes[0][0]}, ., ., C={shapes[0][3]})"
+        ok = len(got) == 4 and (got[0], got[3]) == (shapes[0][0], shapes[0][3])
+    else:
+        return
+    if not ok:
+        raise ConversionError(f"{ctx}: the model records output shape {got}, but edgec {node.op} with "
+                              f"inputs {[s for s in shapes if s is not None]} gives {want}")
+
+
 def densify(shape, values: np.ndarray, sparsity) -> np.ndarray:
     """TFLite's sparse tensor format (SparsityParameters) -> dense array of `shape`."""
     order = [int(x) for x in sparsity.TraversalOrderAsNumpy()]
@@ -673,7 +777,7 @@ def check_tflite(model) -> list:
 
 
 _EDGEC_OP = {"CONV_2D": "CONV2D", "DEPTHWISE_CONV_2D": "DEPTHWISE_CONV2D", "FULLY_CONNECTED": "FULLY_CONNECTED",
-             "RELU": "CLAMP", "RELU6": "CLAMP", "RELU_N1_TO_1": "CLAMP", "MAX_POOL_2D": "MAX_POOL2D",
+             "RELU": "CLAMP", "RELU6": "CLAMP", "RELU_N1_TO_1": "CLAMP", "RELU_0_TO_1": "CLAMP", "MAX_POOL_2D": "MAX_POOL2D",
              "AVERAGE_POOL_2D": "AVG_POOL2D", "CONCATENATION": "CONCAT", "RESIZE_BILINEAR": "RESIZE",
              "RESIZE_NEAREST_NEIGHBOR": "RESIZE", "SQUEEZE": "RESHAPE", "EXPAND_DIMS": "RESHAPE",
              "PADV2": "PAD", "MIRROR_PAD": "PAD", **{k: "UNARY" for k in UNARY}, **{k: "REDUCE" for k in REDUCE}}
