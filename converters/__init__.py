@@ -88,6 +88,18 @@ def convert(model, quantize: str = "fp32", calibration=None, input_shape: dict |
     """
     if quantize not in PRECISIONS:
         raise ConversionError(f"quantize={quantize!r}: choose one of {', '.join(PRECISIONS)}")
+    try:
+        return _convert(model, quantize, calibration, input_shape, calibration_method, percentile,
+                        progress, preprocessing)
+    except (ConversionError, TypeError):
+        raise
+    except Exception as e:  # malformed models reach numpy / passes in many ways
+        name = getattr(model, "name", None) or (str(model) if isinstance(model, (str, Path)) else "model")
+        raise ConversionError(f"{name}: cannot convert ({type(e).__name__}: {e})") from e
+
+
+def _convert(model, quantize, calibration, input_shape, calibration_method, percentile, progress,
+             preprocessing) -> Model:
     graph = load(model, input_shape=input_shape)
     if preprocessing:
         graph.metadata["preprocessing"] = dict(preprocessing)

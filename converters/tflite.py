@@ -25,6 +25,7 @@ UNARY = {"LOGISTIC": "sigmoid", "TANH": "tanh", "HARD_SWISH": "hard_swish", "EXP
          "SQRT": "sqrt", "RSQRT": "rsqrt", "ABS": "abs", "NEG": "neg", "FLOOR": "floor", "CEIL": "ceil"}
 BINARY = {"ADD": "ADD", "SUB": "SUB", "MUL": "MUL", "DIV": "DIV", "MAXIMUM": "MAXIMUM",
           "MINIMUM": "MINIMUM", "POW": "POW"}
+MAX_ELEMENTS = 1 << 30   # a tensor larger than this is a corrupted file, not a model
 REDUCE = {"MEAN": "mean", "SUM": "sum", "REDUCE_MAX": "max", "REDUCE_MIN": "min"}
 MAX_LISTED = 10  # node names shown per unsupported op type
 
@@ -176,6 +177,9 @@ class _Converter:
         name = self.name_of(i)
         if name in self.g.tensors:
             return name
+        shape = self.static_shape(i)
+        if int(np.prod(shape, dtype=np.float64)) > MAX_ELEMENTS or any(d < 0 for d in shape):
+            raise ConversionError(f"{self.r.name}: tensor {name!r} has implausible shape {shape}")
         scale, zp, ch, axis = self.r.quantization(i)
         v = self.value(i)
         if v is not None:
@@ -754,7 +758,12 @@ def load_tflite(model, input_shape: dict | None = None, name: str | None = None)
     if len(data) < 8 or data[4:8] != b"TFL3":
         raise ConversionError(f"{name or default_name}: not a TFLite model (missing TFL3 identifier)")
     reader = _Reader(data, name or default_name)
-    graph = _Converter(reader, input_shape).run()
+    try:
+        graph = _Converter(reader, input_shape).run()
+    except ConversionError:
+        raise
+    except Exception as e:  # a malformed flatbuffer surfaces as any of many errors
+        raise ConversionError(f"{reader.name}: malformed TFLite model ({type(e).__name__}: {e})") from e
     graph.metadata["source_sha256"] = hashlib.sha256(data).hexdigest()
     graph.prune()
     return graph
@@ -765,7 +774,11 @@ def check_tflite(model) -> list:
     data, name = _source(model)
     reader = _Reader(data, name)
     rows = {}
-    for _, op, kind in reader.ops():
+    try:
+        ops = [kind for _, _, kind in reader.ops()]
+    except Exception as e:
+        raise ConversionError(f"{name}: malformed TFLite model ({type(e).__name__}: {e})") from e
+    for kind in ops:
         row = rows.setdefault(kind, {"op": kind, "count": 0, "supported": kind in HANDLERS,
                                      "edgec_op": None, "note": ""})
         row["count"] += 1
