@@ -569,7 +569,7 @@ def _densify(c: _Converter, op, ctx):
     sparsity = c.r.tensor(i).Sparsity()
     if v is None or sparsity is None:
         raise ConversionError(f"{ctx}: DENSIFY needs a constant sparse tensor")
-    c.fold(op, densify(c.r.shape(op.Outputs(0)), v.ravel(), sparsity))
+    c.fold(op, densify(c.r.shape(op.Outputs(0)), v.ravel(), *sparsity_levels(sparsity)))
 
 
 # shape-only ops Keras emits around RESHAPE; shapes are static, so they fold here
@@ -694,44 +694,62 @@ def check_output_shape(g: Graph, node, ctx: str):
                               f"inputs {[s for s in shapes if s is not None]} gives {want}")
 
 
-def densify(shape, values: np.ndarray, sparsity) -> np.ndarray:
-    """TFLite's sparse tensor format (SparsityParameters) -> dense array of `shape`."""
-    order = [int(x) for x in sparsity.TraversalOrderAsNumpy()]
+def sparsity_levels(sparsity) -> tuple:
+    """(traversal order, block map, levels) of a flatbuffer SparsityParameters; a level
+    is an int (DENSE: its size) or a (segments, indices) pair of arrays (SPARSE_CSR)."""
+    order = [int(x) for x in sparsity.TraversalOrderAsNumpy()] if sparsity.TraversalOrderLength() else []
     block_map = [int(x) for x in sparsity.BlockMapAsNumpy()] if sparsity.BlockMapLength() else []
-    rank = len(shape)
     levels = []
-    for lv in range(sparsity.DimMetadataLength()):
-        dm = sparsity.DimMetadata(lv)
+    for k in range(sparsity.DimMetadataLength()):
+        dm = sparsity.DimMetadata(k)
         if dm.Format() == 0:
-            levels.append(("dense", int(dm.DenseSize()), None, None))
+            levels.append(int(dm.DenseSize()))
         else:
-            levels.append(("csr", 0, _index_vector(dm.ArraySegments(), dm.ArraySegmentsType()),
-                           _index_vector(dm.ArrayIndices(), dm.ArrayIndicesType())))
-    block_size = {}
+            levels.append((_index_vector(dm.ArraySegments(), dm.ArraySegmentsType()).astype(np.int64),
+                           _index_vector(dm.ArrayIndices(), dm.ArrayIndicesType()).astype(np.int64)))
+    return order, block_map, levels
+
+
+def densify(shape, values: np.ndarray, order, block_map, levels) -> np.ndarray:
+    """TFLite's sparse tensor format -> dense array of `shape` (tflite's FormatConverter).
+
+    The tensor is walked as rank + len(block_map) dims: the original dims (a blocked dim
+    counted in blocks) then one dim per block (block j splits dim block_map[j]); level k
+    of the walk iterates dim order[k], densely or through CSR segments/indices. Values
+    are stored in walk order."""
+    rank, nblock = len(shape), len(block_map)
+    if sorted(order) != list(range(rank + nblock)) or len(levels) != len(order):
+        raise ConversionError(f"sparse tensor: traversal order {order} does not fit rank {rank} "
+                              f"with {nblock} block dim(s) and {len(levels)} dim metadata")
+    block = [levels[order.index(rank + j)] for j in range(nblock)]
+    if any(not isinstance(b, int) for b in block):
+        raise ConversionError("sparse tensor: block dimensions must be DENSE")
+    coords = np.zeros((1, rank + nblock), np.int64)
+    pos = np.zeros(1, np.int64)
+    for dim, level in zip(order, levels):
+        if isinstance(level, int):  # every index 0..size-1 under every parent
+            coords = np.repeat(coords, level, axis=0)
+            coords[:, dim] = np.tile(np.arange(level), len(pos))
+            pos = (pos[:, None] * level + np.arange(level)).ravel()
+        else:                       # parent p owns indices[segments[p]:segments[p+1]]
+            segments, indices = level
+            if len(pos) and pos.max() + 1 >= len(segments):
+                raise ConversionError("sparse tensor: CSR segments are shorter than the level above")
+            starts, counts = segments[pos], segments[pos + 1] - segments[pos]
+            if (counts < 0).any() or (len(starts) and (starts + counts).max() > len(indices)):
+                raise ConversionError("sparse tensor: CSR segments point outside the index array")
+            parent = np.repeat(np.arange(len(pos)), counts)
+            pos = np.arange(len(parent)) - np.repeat(np.cumsum(counts) - counts, counts) + np.repeat(starts, counts)
+            coords = coords[parent]
+            coords[:, dim] = indices[pos]
+    full = coords[:, :rank].copy()
     for j, d in enumerate(block_map):
-        block_size[d] = levels[order.index(rank + j)][1]
+        full[:, d] = full[:, d] * block[j] + coords[:, rank + j]
+    if len(full) > len(values) or (full < 0).any() or (full >= np.asarray(shape)).any():
+        raise ConversionError(f"sparse tensor: {len(full)} stored positions ({len(values)} values) "
+                              f"do not fit shape {tuple(shape)}")
     out = np.zeros(shape, dtype=values.dtype)
-    idx = [0] * len(order)
-
-    def walk(level, pos):
-        if level == len(order):
-            full = list(idx[:rank])
-            for j, d in enumerate(block_map):
-                full[d] = idx[d] * block_size[d] + idx[rank + j]
-            out[tuple(full)] = values[pos]
-            return
-        kind, size, seg, ind = levels[level]
-        dim = order[level]
-        if kind == "dense":
-            for i in range(size):
-                idx[dim] = i
-                walk(level + 1, pos * size + i)
-        else:
-            for k in range(int(seg[pos]), int(seg[pos + 1])):
-                idx[dim] = int(ind[k])
-                walk(level + 1, k)
-
-    walk(0, 0)
+    out[tuple(full.T)] = values[:len(full)]
     return out
 
 
@@ -742,7 +760,7 @@ def _index_vector(table, kind) -> np.ndarray:
         raise ConversionError(f"sparse index vector of type {kind} is not supported")
     v = cls()
     v.Init(table.Bytes, table.Pos)
-    return v.ValuesAsNumpy()
+    return v.ValuesAsNumpy() if v.ValuesLength() else np.zeros(0, np.int64)
 
 
 def _source(model) -> tuple:

@@ -4,7 +4,7 @@ set -euo pipefail
 for tc in host aarch64-linux-gnu armv7-linux-gnueabihf cortex-m4 cortex-m7; do
   rm -rf "build-ci/$tc"
   cmake -S . -B "build-ci/$tc" -DCMAKE_TOOLCHAIN_FILE="cmake/toolchains/$tc.cmake" \
-        -DCMAKE_C_FLAGS="-Werror" >/dev/null
+        -DEDGEC_WERROR=ON >/dev/null
   cmake --build "build-ci/$tc" -j "$(nproc)" >/dev/null
   echo "built $tc"
 done
