@@ -122,18 +122,22 @@ class _Reader:
 
 # -- padding as TFLite computes it ---------------------------------------------------------
 
-def _same_pads(in_size, out_size, stride, k, dilation):
-    eff = (k - 1) * dilation + 1
-    total = max((out_size - 1) * stride + eff - in_size, 0)
+def same_pads(in_size, stride, k, dilation) -> tuple:
+    """(before, after) padding of one SAME axis, as TFLite's ComputePaddingHeightWidth:
+    out = ceil(in / stride), total = max((out-1)*stride + (k-1)*dilation + 1 - in, 0),
+    before = total // 2 (the odd pixel goes after)."""
+    out = (in_size + stride - 1) // stride
+    total = max((out - 1) * stride + (k - 1) * dilation + 1 - in_size, 0)
     return total // 2, total - total // 2
 
 
-def _pads(padding: int, x_shape, y_shape, strides, kernel, dilations) -> dict:
-    """TFLite Padding enum: 0 SAME, 1 VALID."""
+def _pads(padding: int, x_shape, strides, kernel, dilations) -> dict:
+    """Explicit pads for TFLite's Padding enum (0 SAME, 1 VALID) on an NHWC input. The
+    output size follows from them (OPS.md); check_output_shape compares it with the model."""
     if padding == 1:
         return {"pad_top": 0, "pad_bottom": 0, "pad_left": 0, "pad_right": 0}
-    t, b = _same_pads(x_shape[1], y_shape[1], strides[0], kernel[0], dilations[0])
-    l, r = _same_pads(x_shape[2], y_shape[2], strides[1], kernel[1], dilations[1])
+    t, b = same_pads(x_shape[1], strides[0], kernel[0], dilations[0])
+    l, r = same_pads(x_shape[2], strides[1], kernel[1], dilations[1])
     return {"pad_top": t, "pad_bottom": b, "pad_left": l, "pad_right": r}
 
 
@@ -319,11 +323,13 @@ def handles(*kinds):
 def _conv(c: _Converter, op, ctx):
     o = c.r.options(op, "Conv2DOptions")
     x, w, b, y = c.input(op, 0), c.input(op, 1), c.input(op, 2), c.output(op)
-    xs, ws, ys = c.g.tensors[x].shape, c.g.tensors[w].shape, c.g.tensors[y].shape
+    xs, ws = c.g.tensors[x].shape, c.g.tensors[w].shape
     strides, dil = (o.StrideH(), o.StrideW()), (o.DilationHFactor(), o.DilationWFactor())
+    if xs[3] % ws[3] or ws[0] % (xs[3] // ws[3]):
+        raise ConversionError(f"{ctx}: input channels {xs[3]} and weights {ws} do not form conv groups")
     groups = xs[3] // ws[3]
     p = {"stride_h": strides[0], "stride_w": strides[1], "dilation_h": dil[0], "dilation_w": dil[1],
-         "groups": groups, **_pads(o.Padding(), xs, ys, strides, ws[1:3], dil),
+         "groups": groups, **_pads(o.Padding(), xs, strides, ws[1:3], dil),
          **_act(o.FusedActivationFunction(), ctx)}
     c.node("CONV2D", [x, w, b], [y], p)
 
@@ -332,10 +338,12 @@ def _conv(c: _Converter, op, ctx):
 def _depthwise(c: _Converter, op, ctx):
     o = c.r.options(op, "DepthwiseConv2DOptions")
     x, w, b, y = c.input(op, 0), c.input(op, 1), c.input(op, 2), c.output(op)
-    xs, ws, ys = c.g.tensors[x].shape, c.g.tensors[w].shape, c.g.tensors[y].shape
+    xs, ws = c.g.tensors[x].shape, c.g.tensors[w].shape
     strides, dil = (o.StrideH(), o.StrideW()), (o.DilationHFactor(), o.DilationWFactor())
+    if ws[3] % xs[3]:
+        raise ConversionError(f"{ctx}: weights {ws} are not a depth multiple of {xs[3]} input channels")
     p = {"stride_h": strides[0], "stride_w": strides[1], "dilation_h": dil[0], "dilation_w": dil[1],
-         "depth_multiplier": ys[3] // xs[3], **_pads(o.Padding(), xs, ys, strides, ws[1:3], dil),
+         "depth_multiplier": ws[3] // xs[3], **_pads(o.Padding(), xs, strides, ws[1:3], dil),
          **_act(o.FusedActivationFunction(), ctx)}
     c.node("DEPTHWISE_CONV2D", [x, w, b], [y], p)
 
@@ -378,7 +386,12 @@ def _binary(c: _Converter, op, ctx):
 def _relu(c: _Converter, op, ctx):
     lo, hi = {"RELU": (0.0, np.inf), "RELU6": (0.0, 6.0), "RELU_N1_TO_1": (-1.0, 1.0),
               "RELU_0_TO_1": (0.0, 1.0)}[c.r.op_type(op)]
-    c.node("CLAMP", [c.input(op, 0)], [c.output(op)], {"min": lo, "max": hi})
+    x, y = c.input(op, 0), c.output(op)
+    if c.g.tensors[x].dtype == np.int8:
+        table = tables.relu_table(c.g.tensors[x], c.g.tensors[y], lo, hi)
+        c.node("LOOKUP", [x, c.g.add_constant(f"{y}/table", table).name], [y])
+        return
+    c.node("CLAMP", [x], [y], {"min": lo, "max": hi})
 
 
 @handles("PRELU")
@@ -414,10 +427,10 @@ def _unary(c: _Converter, op, ctx):
 def _pool(c: _Converter, op, ctx):
     o = c.r.options(op, "Pool2DOptions")
     x, y = c.input(op, 0), c.output(op)
-    xs, ys = c.g.tensors[x].shape, c.g.tensors[y].shape
+    xs = c.g.tensors[x].shape
     strides, k = (o.StrideH(), o.StrideW()), (o.FilterHeight(), o.FilterWidth())
     p = {"filter_h": k[0], "filter_w": k[1], "stride_h": strides[0], "stride_w": strides[1],
-         **_pads(o.Padding(), xs, ys, strides, k, (1, 1)), **_act(o.FusedActivationFunction(), ctx)}
+         **_pads(o.Padding(), xs, strides, k, (1, 1)), **_act(o.FusedActivationFunction(), ctx)}
     c.node("MAX_POOL2D" if c.r.op_type(op) == "MAX_POOL_2D" else "AVG_POOL2D", [x], [y], p)
 
 
@@ -559,7 +572,12 @@ def _dequantize(c: _Converter, op, ctx):
 
 @handles("QUANTIZE")
 def _quantize(c: _Converter, op, ctx):
-    c.node("QUANTIZE", [c.input(op, 0)], [c.output(op)])
+    x, y = c.input(op, 0), c.output(op)
+    if c.g.tensors[x].dtype == np.int8 and c.g.tensors[y].dtype == np.int8:  # requantize
+        table = tables.requantize_table(c.g.tensors[x], c.g.tensors[y])
+        c.node("LOOKUP", [x, c.g.add_constant(f"{y}/table", table).name], [y])
+        return
+    c.node("QUANTIZE", [x], [y])
 
 
 @handles("DENSIFY")

@@ -1,5 +1,6 @@
 """int8 models made by TensorFlow's own converter (tests/fixtures/make_int8_models.py),
-imported as they are and run by the C core, bit-exact with TFLite's reference kernels
+imported as they are (int8_ops.tflite adds standalone ReLU, tanh, sigmoid, requantize,
+concatenation and pooling) and run by the C core, bit-exact with TFLite's reference kernels
 (LiteRT BUILTIN_REF, which tflite-micro matches) on real photos and random inputs; the
 same bytes from edgec-run cross-built for aarch64 under qemu."""
 import shutil
@@ -14,14 +15,15 @@ from conftest import litert_interpreter, litert_run, need, real_images
 from edgec.runtime import reference
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
-MODELS = ["mobilenet_v2_035_96_int8", "mobilenet_v2_035_144_int8", "mobilenet_v2_224_int8", "efficientnet_b0_int8"]
+MODELS = ["mobilenet_v2_035_96_int8", "mobilenet_v2_035_144_int8", "mobilenet_v2_224_int8", "efficientnet_b0_int8",
+          "int8_ops"]
 
 
 def quantized_photo(img, detail, name):
     from PIL import Image
     h, w = detail.shape[1:3]
     x = np.asarray(Image.fromarray(img).convert("RGB").resize((w, h), Image.BILINEAR), np.float32)
-    if "mobilenet" in name:
+    if "efficientnet" not in name:
         x = x / 127.5 - 1  # EfficientNet normalizes inside the model
     scale, zp = detail.quantization
     return np.clip(np.round(x / scale) + zp, -128, 127).astype(np.int8)[None]

@@ -61,3 +61,28 @@ def int8_table(kind: str, x, y) -> np.ndarray:
         r = _round_half_away(F32(fn(deq) * out_inv))
         table[q + 128] = int(np.clip(int(r) + y.zero_point, -128, 127))
     return table
+
+
+def _int8_table(values) -> np.ndarray:
+    return np.clip(np.asarray(values, dtype=np.int64), -128, 127).astype(np.int8)
+
+
+def requantize_table(x, y) -> np.ndarray:
+    """TFLite QUANTIZE int8 -> int8 (reference Requantize): MBQM(q - x_zp) + y_zp with the
+    multiplier of double(x_scale) / double(y_scale)."""
+    from ...runtime import fixedpoint as fxp
+    m, s = fxp.quantize_multiplier(float(F32(x.scale)) / float(F32(y.scale)))
+    q = np.arange(-128, 128, dtype=np.int64)
+    return _int8_table(fxp.multiply_by_quantized_multiplier(q - x.zero_point, m, s) + y.zero_point)
+
+
+def relu_table(x, y, lo: float, hi: float) -> np.ndarray:
+    """TFLite int8 RELU / RELU6 / RELU_N1_TO_1 (QuantizedReluX): requantize by
+    float(x_scale / y_scale), then clamp to the activation range in output integers."""
+    from ...runtime import fixedpoint as fxp
+    m, s = fxp.quantize_multiplier(float(F32(x.scale) / F32(y.scale)))
+    q = np.arange(-128, 128, dtype=np.int64)
+    v = fxp.multiply_by_quantized_multiplier(q - x.zero_point, m, s) + y.zero_point
+    qmin = max(-128, y.zero_point + int(_round_half_away(F32(lo) / F32(y.scale))))
+    qmax = 127 if not np.isfinite(hi) else min(127, y.zero_point + int(_round_half_away(F32(hi) / F32(y.scale))))
+    return _int8_table(np.clip(v, qmin, qmax))
