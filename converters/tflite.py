@@ -222,6 +222,9 @@ class _Converter:
         if value.dtype == np.float64:
             value = value.astype(np.float32)
         self.consts[out] = value
+        t = self.g.tensors.get(self.names.get(out, ""))
+        if t is not None:  # already created as an activation: it becomes the constant
+            t.data = np.ascontiguousarray(value, dtype=t.dtype).reshape(t.shape)
         return value
 
     # graph ------------------------------------------------------------------------------
@@ -489,29 +492,28 @@ def _pad(c: _Converter, op, ctx):
 @handles("CONCATENATION")
 def _concat(c: _Converter, op, ctx):
     o = c.r.options(op, "ConcatenationOptions")
-    ins = [c.input(op, k) for k in range(op.InputsLength())]
+    axis = o.Axis() % len(c.static_shape(op.Outputs(0)))
     vals = [c.value(op.Inputs(k)) for k in range(op.InputsLength())]
-    rank = len(c.shape(op.Outputs(0)))
-    axis = o.Axis() % rank
-    if all(v is not None for v in vals):
+    if all(v is not None for v in vals):  # folded before the output becomes a graph tensor
         c.fold(op, np.concatenate(vals, axis=axis))
         return
-    if o.FusedActivationFunction() != 0:
-        tmp = c.g.unique_name(c.name_of(op.Outputs(0)) + "/concat")
-        y = c.output(op)
-        c.g.add_tensor(tmp, c.g.tensors[y].shape, c.g.tensors[y].dtype)
-        c.node("CONCAT", ins, [tmp], {"axis": axis})
-        lo, hi = FUSED[o.FusedActivationFunction()]
-        c.node("CLAMP", [tmp], [y], {"min": lo, "max": hi})
+    ins = [c.input(op, k) for k in range(op.InputsLength())]
+    act = _act(o.FusedActivationFunction(), ctx)
+    y = c.output(op)
+    if o.FusedActivationFunction() == 0:
+        c.node("CONCAT", ins, [y], {"axis": axis})
         return
-    c.node("CONCAT", ins, [c.output(op)], {"axis": axis})
+    tmp = c.g.unique_name(y + "/concat")
+    c.g.add_tensor(tmp, c.g.tensors[y].shape, c.g.tensors[y].dtype)
+    c.node("CONCAT", ins, [tmp], {"axis": axis})
+    c.node("CLAMP", [tmp], [y], {"min": act["act_min"], "max": act["act_max"]}, name=y)
 
 
 @handles("RESHAPE", "SQUEEZE", "EXPAND_DIMS")
 def _reshape(c: _Converter, op, ctx):
     v = c.value(op.Inputs(0))
     if v is not None:
-        c.fold(op, v.reshape(c.r.shape(op.Outputs(0))))
+        c.fold(op, v.reshape(c.static_shape(op.Outputs(0))))
         return
     c.node("RESHAPE", [c.input(op, 0)], [c.output(op)])
 

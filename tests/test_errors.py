@@ -124,3 +124,23 @@ def test_unknown_conversion_inputs(tmp_path):
         edgec.convert(p)
     with pytest.raises(edgec.ConversionError, match="cannot read"):
         edgec.convert(tmp_path / "missing.tflite")
+
+
+def test_fuzz_regression_int8_zero_point_out_of_range():
+    """Found by libFuzzer: an int8 tensor whose zero point is outside [-128, 127] made the
+    int8 ADD kernel overflow; the reader now refuses it."""
+    import struct
+    from edgec.runtime import format as fmt
+    g = Graph(name="zp")
+    for n in ("a", "b", "y"):
+        g.add_tensor(n, (2, 3), np.int8, scale=0.1, zero_point=1)
+    g.add_node("ADD", ["a", "b"], ["y"], {"left_shift": 20, "in1_multiplier": 1 << 30, "in1_shift": -1,
+                                          "in2_multiplier": 1 << 30, "in2_shift": -1,
+                                          "out_multiplier": 1 << 30, "out_shift": -1})
+    g.inputs, g.outputs = ["a", "b"], ["y"]
+    data = bytearray(edgec.Model(g).to_bytes())
+    model = fmt.read_model(bytes(data))
+    tensors_off = next(off for name, off, _ in model.sections if name == "TENSORS")
+    struct.pack_into("<i", data, tensors_off + 60, 277760)  # tensor 0's zero_point field
+    with pytest.raises(ModelError, match="zero point 277760 is outside its int8 range"):
+        edgec.Interpreter(bytes(data), verify_checksum=False)

@@ -43,6 +43,24 @@ def test_reference_executor_matches_litert(blazeface_dir, name):
             assert err <= 1e-4, f"{name}/{image}/{out_name}: max|edgec - LiteRT| / max|LiteRT| = {err:.3g}"
 
 
+def test_every_mapped_op_matches_litert():
+    """float_ops.tflite (make_float_ops.py) uses each TFLite op the frontend maps beyond
+    BlazeFace's: the reference executor and the C core against LiteRT on one input."""
+    src = FIXTURES / "float_ops.tflite"
+    kinds = {r["op"] for r in check_tflite(src)}
+    assert {"GELU", "HARD_SWISH", "MIRROR_PAD", "PADV2", "BATCH_MATMUL", "RESIZE_NEAREST_NEIGHBOR",
+            "DEPTH_TO_SPACE", "SOFTMAX", "REDUCE_MIN", "LEAKY_RELU", "TRANSPOSE", "POW"} <= kinds
+    m = edgec.convert(src)
+    x = np.random.default_rng(1).standard_normal((1, 8, 8, 4)).astype(np.float32)
+    ref = litert_run(litert_interpreter(src), [x])
+    ours = reference.run_graph(m.graph, {m.graph.inputs[0]: x})
+    core = m.interpreter().run(x)
+    assert len(ref) == len(ours) == len(core) == 30
+    for (name, got), from_core, want in zip(ours.items(), core.values(), ref):
+        assert max_relative_error(got, want) <= 1e-5, name
+        assert max_relative_error(from_core, want) <= 1e-5, name
+
+
 def test_fp16_weights_and_sparse_weights_are_folded(blazeface_dir):
     g = load_tflite(blazeface_dir / "face_detection_full_range_sparse.tflite")
     ops = {n.op for n in g.nodes}
@@ -220,3 +238,15 @@ def test_densify_rejects_indices_outside_the_shape():
         densify((2, 3), np.ones(2, np.float32), [0, 1], [], levels)
     with pytest.raises(edgec.ConversionError, match="segments"):
         densify((2, 3), np.ones(2, np.float32), [0, 1], [], [2, (np.array([0, 1]), np.array([0]))])
+
+
+@pytest.mark.parametrize("size,stride,k,dilation,pads", [
+    (128, 2, 5, 1, (1, 2)),   # out 64: total 3, the odd pixel after
+    (8, 2, 3, 1, (0, 1)),
+    (7, 2, 3, 1, (1, 1)),
+    (4, 2, 1, 1, (0, 0)),     # total would be -1: no padding
+    (10, 1, 3, 2, (2, 2)),    # dilated: effective kernel 5
+])
+def test_same_padding_as_tflite_computes_it(size, stride, k, dilation, pads):
+    from edgec.converters.tflite import same_pads
+    assert same_pads(size, stride, k, dilation) == pads

@@ -137,6 +137,13 @@ static edgec_status check_tensors(const edgec_model *m, uint64_t const_begin, ui
         if (count * esize != t->nbytes)
             return fail(msg, EDGEC_ERR_FORMAT, "tensor %d: %llu bytes recorded, shape needs %llu", i,
                         (unsigned long long)t->nbytes, (unsigned long long)(count * esize));
+        if (!(t->scale >= 0.0f) || t->scale > 3.0e38f)
+            return fail(msg, EDGEC_ERR_FORMAT, "tensor %d: quantization scale %g is not finite and >= 0", i,
+                        (double)t->scale);
+        if ((t->dtype == EDGEC_DTYPE_INT8 && (t->zero_point < -128 || t->zero_point > 127)) ||
+            (t->dtype == EDGEC_DTYPE_UINT8 && (t->zero_point < 0 || t->zero_point > 255)))
+            return fail(msg, EDGEC_ERR_FORMAT, "tensor %d: zero point %d is outside its %s range", i,
+                        t->zero_point, edgec_dtype_name(t->dtype));
         switch (t->storage) {
         case EDGEC_STORAGE_CONSTANT:
             if (t->offset < const_begin || t->offset % 16 || !fits(t->offset, t->nbytes, const_end))

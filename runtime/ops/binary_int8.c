@@ -3,6 +3,7 @@
  * the sum; MUL multiplies the offset inputs and rescales once. */
 #include "edgec/fixedpoint.h"
 #include "int8.h"
+#include "iterate.h"
 
 #define CHUNK 4096
 enum { K_ADD = 0, K_SUB = 1, K_MUL = 2 };
@@ -52,26 +53,11 @@ void edgec_binary_int8_eval(const edgec_node *node, int32_t row_begin, int32_t r
             if (++j == period) j = 0;
         }
     } else {
-        const int32_t rank = ty->rank;
-        int32_t idx[EDGEC_MAX_RANK], d;
-        size_t rem = i;
-        int64_t oa = 0, ob = 0;
-        for (d = rank - 1; d >= 0; --d) {
-            idx[d] = (int32_t)(rem % (size_t)ty->dims[d]);
-            rem /= (size_t)ty->dims[d];
-            oa += idx[d] * node->aux[4 + d];
-            ob += idx[d] * node->aux[10 + d];
-        }
+        edgec_broadcast_iter it;
+        edgec_broadcast_begin(&it, ty, &node->aux[4], &node->aux[10], i);
         for (; i < end; ++i) {
-            y[i] = (int8_t)apply(p, kind, a[oa], b[ob], za, zb, zy);
-            for (d = rank - 1; d >= 0; --d) {
-                oa += node->aux[4 + d];
-                ob += node->aux[10 + d];
-                if (++idx[d] < ty->dims[d]) break;
-                oa -= node->aux[4 + d] * ty->dims[d];
-                ob -= node->aux[10 + d] * ty->dims[d];
-                idx[d] = 0;
-            }
+            y[i] = (int8_t)apply(p, kind, a[it.a], b[it.b], za, zb, zy);
+            edgec_broadcast_next(&it, ty, &node->aux[4], &node->aux[10]);
         }
     }
 }

@@ -1,14 +1,17 @@
-/* CONCAT along one axis, any element size: a sequence of contiguous block copies. */
+/* CONCAT along one axis, any element type (quantized inputs must share the output's
+ * scale and zero point): per outer index, one contiguous block copy per input.
+ * Rows are outer indices: rows = product of the output dims before the axis. */
 #include <string.h>
 
-#include "edgec/kernel.h"
+#include "common.h"
 
+/* aux: [0] bytes per element x product of the dims after the axis (one "slice") */
 edgec_status edgec_concat_prepare(edgec_node *node, edgec_error *err) {
     const edgec_concat_params *p = (const edgec_concat_params *)node->params;
     const edgec_tensor *y;
-    int64_t total = 0;
+    int64_t total = 0, outer = 1, slice;
     int32_t i, d;
-    edgec_status s = edgec_check_counts(node, 1, EDGEC_MAX_OP_INPUTS, 1, err);
+    edgec_status s = edgec_ops_check_node(node, 1, EDGEC_MAX_OP_INPUTS, 1, err);
     if (s) return s;
     y = node->outputs[0];
     if (p->axis < 0 || p->axis >= y->rank)
@@ -17,36 +20,42 @@ edgec_status edgec_concat_prepare(edgec_node *node, edgec_error *err) {
         const edgec_tensor *x = node->inputs[i];
         if (!x) return edgec_fail(err, EDGEC_ERR_INVALID, "input %d is absent", i);
         if (x->dtype != y->dtype || x->rank != y->rank)
-            return edgec_fail(err, EDGEC_ERR_INVALID, "input %d has type %s rank %d, output %s rank %d", i,
+            return edgec_fail(err, EDGEC_ERR_INVALID, "input %d is %s rank %d, output %s rank %d", i,
                               edgec_dtype_name(x->dtype), x->rank, edgec_dtype_name(y->dtype), y->rank);
         if (x->dtype != EDGEC_DTYPE_FLOAT32 && (x->scale != y->scale || x->zero_point != y->zero_point))
-            return edgec_fail(err, EDGEC_ERR_INVALID, "quantized input %d has different scale/zero point than the output", i);
+            return edgec_fail(err, EDGEC_ERR_INVALID,
+                              "quantized input %d (%g, %d) differs from the output (%g, %d)", i,
+                              (double)x->scale, x->zero_point, (double)y->scale, y->zero_point);
         for (d = 0; d < y->rank; ++d)
             if (d != p->axis && x->dims[d] != y->dims[d])
-                return edgec_fail(err, EDGEC_ERR_INVALID, "input %d dim %d is %d, output %d", i, d, x->dims[d], y->dims[d]);
+                return edgec_fail(err, EDGEC_ERR_INVALID, "input %d dim %d is %d, output %d", i, d,
+                                  x->dims[d], y->dims[d]);
         total += x->dims[p->axis];
     }
     if (total != y->dims[p->axis])
-        return edgec_fail(err, EDGEC_ERR_INVALID, "inputs sum to %lld along axis %d, output has %d", (long long)total,
-                          p->axis, y->dims[p->axis]);
-    node->rows = 1;
-    return EDGEC_OK;
+        return edgec_fail(err, EDGEC_ERR_INVALID, "inputs sum to %lld along axis %d, output has %d",
+                          (long long)total, p->axis, y->dims[p->axis]);
+    slice = (int64_t)edgec_dtype_size(y->dtype);
+    for (d = 0; d < p->axis; ++d) outer *= y->dims[d];
+    for (d = p->axis + 1; d < y->rank; ++d) slice *= y->dims[d];
+    node->aux[0] = slice;
+    return edgec_ops_set_rows(node, outer, err);
 }
 
 void edgec_concat_eval(const edgec_node *node, int32_t row_begin, int32_t row_end, void *scratch) {
     const edgec_concat_params *p = (const edgec_concat_params *)node->params;
+    const size_t slice = (size_t)node->aux[0];
     const edgec_tensor *y = node->outputs[0];
-    const size_t es = y->nbytes / y->count;
-    size_t outer = 1, inner = es, out_block, offset = 0, o;
-    int32_t d, i;
-    (void)row_begin; (void)row_end; (void)scratch;
-    for (d = 0; d < p->axis; ++d) outer *= (size_t)y->dims[d];
-    for (d = p->axis + 1; d < y->rank; ++d) inner *= (size_t)y->dims[d];
-    out_block = (size_t)y->dims[p->axis] * inner;
-    for (i = 0; i < node->input_count; ++i) {
-        const edgec_tensor *x = node->inputs[i];
-        const size_t block = (size_t)x->dims[p->axis] * inner;
-        for (o = 0; o < outer; ++o) memcpy(y->data + o * out_block + offset, x->data + o * block, block);
-        offset += block;
+    const size_t out_block = (size_t)y->dims[p->axis] * slice;
+    int32_t row, i;
+    (void)scratch;
+    for (row = row_begin; row < row_end; ++row) {
+        uint8_t *dst = y->data + (size_t)row * out_block;
+        for (i = 0; i < node->input_count; ++i) {
+            const edgec_tensor *x = node->inputs[i];
+            const size_t block = (size_t)x->dims[p->axis] * slice;
+            memcpy(dst, x->data + (size_t)row * block, block);
+            dst += block;
+        }
     }
 }

@@ -1,40 +1,61 @@
-/* CONV2D (dense and grouped) and DEPTHWISE_CONV2D, fp32 reference kernels (NHWC); int8
- * tensors go to conv_int8.c after the shared geometry checks here.
- * Out-of-image taps contribute nothing; the valid kernel window is computed once per
- * output pixel so inner loops carry no bounds checks. */
-#include <stdint.h>
+/* CONV2D (dense and grouped) and DEPTHWISE_CONV2D, fp32 reference kernels (NHWC; weights
+ * [OC,KH,KW,IC/groups] and [1,KH,KW,C*M]). int8 tensors go to conv_int8.c after the shared
+ * geometry checks here.
+ *
+ * Work unit (row): one output row (n, oy); rows = N * OH.
+ * Numerics: each output is a float sum over (ky, kx, ic) in that order starting from 0,
+ * then + bias, then the act clamp. Out-of-image taps are skipped (they contribute 0): the
+ * valid tap range is computed once per output pixel, so inner loops carry no bounds checks.
+ * CONV2D computes 4 output channels per pass over the window (same rounding as one at a
+ * time); a 1x1, stride-1, unpadded dense conv runs as a plain GEMM. */
 #include <string.h>
 
-#include "edgec/kernel.h"
+#include "common.h"
 #include "int8.h"
 
-/* aux layout shared by both ops */
-enum { A_N, A_H, A_W, A_C, A_OH, A_OW, A_OC, A_KH, A_KW, A_ICG, A_OCG, A_INT8 };
+/* aux layout shared by both ops and by conv_int8.c (A_N .. A_OCG) */
+enum { A_N, A_H, A_W, A_C, A_OH, A_OW, A_OC, A_KH, A_KW, A_ICG, A_OCG, A_INT8, A_GEMM };
 
-static float clampf(float v, float lo, float hi) { return v < lo ? lo : (v > hi ? hi : v); }
+static int is_int8(const edgec_node *node) {
+    return node->input_count > 0 && node->inputs[0] && node->inputs[0]->dtype == EDGEC_DTYPE_INT8;
+}
 
-static edgec_status check_geometry(edgec_node *node, int32_t sh, int32_t sw, int32_t dh, int32_t dw,
-                                   int32_t pt, int32_t pl, int32_t pb, int32_t pr, int32_t kh,
-                                   int32_t kw, edgec_error *err) {
+/* Shapes and parameters common to both ops. Guarantees for eval: every input coordinate
+ * oy*sh - pad_top + ky*dh (and likewise for x) lies in [-pad_top, H + pad_bottom), which
+ * fits int32 because H + pad_top + pad_bottom <= INT32_MAX is checked here. */
+static edgec_status check_geometry(edgec_node *node, int32_t sh, int32_t sw, int32_t dh,
+                                   int32_t dw, int32_t pt, int32_t pl, int32_t pb, int32_t pr,
+                                   int32_t kh, int32_t kw, edgec_error *err) {
     const edgec_tensor *x = node->inputs[0], *y = node->outputs[0];
-    int64_t oh, ow;
+    int64_t eh, ew, oh, ow;
     if (x->rank != 4 || y->rank != 4)
-        return edgec_fail(err, EDGEC_ERR_INVALID, "input and output must be NHWC (rank 4), got ranks %d and %d",
-                          x->rank, y->rank);
-    if (sh < 1 || sw < 1 || dh < 1 || dw < 1 || pt < 0 || pl < 0 || pb < 0 || pr < 0)
-        return edgec_fail(err, EDGEC_ERR_INVALID, "bad stride %dx%d / dilation %dx%d / padding %d,%d,%d,%d",
-                          sh, sw, dh, dw, pt, pl, pb, pr);
-    oh = ((int64_t)x->dims[1] + pt + pb - (int64_t)dh * (kh - 1) - 1);
-    ow = ((int64_t)x->dims[2] + pl + pr - (int64_t)dw * (kw - 1) - 1);
+        return edgec_fail(err, EDGEC_ERR_INVALID,
+                          "input and output must be NHWC (rank 4), got ranks %d and %d", x->rank,
+                          y->rank);
+    if (sh < 1 || sw < 1 || dh < 1 || dw < 1)
+        return edgec_fail(err, EDGEC_ERR_INVALID, "stride %dx%d and dilation %dx%d must be >= 1",
+                          sh, sw, dh, dw);
+    if (pt < 0 || pl < 0 || pb < 0 || pr < 0)
+        return edgec_fail(err, EDGEC_ERR_INVALID, "negative padding (top %d, left %d, bottom %d, right %d)",
+                          pt, pl, pb, pr);
+    eh = (int64_t)x->dims[1] + pt + pb;
+    ew = (int64_t)x->dims[2] + pl + pr;
+    if (eh > INT32_MAX || ew > INT32_MAX)
+        return edgec_fail(err, EDGEC_ERR_INVALID, "padded input %lldx%lld does not fit int32",
+                          (long long)eh, (long long)ew);
+    oh = eh - (int64_t)dh * (kh - 1) - 1;
+    ow = ew - (int64_t)dw * (kw - 1) - 1;
     if (oh < 0 || ow < 0)
-        return edgec_fail(err, EDGEC_ERR_INVALID, "kernel %dx%d (dilated) is larger than the padded input %dx%d",
-                          kh, kw, x->dims[1], x->dims[2]);
+        return edgec_fail(err, EDGEC_ERR_INVALID,
+                          "kernel %dx%d with dilation %dx%d is larger than the padded input %lldx%lld",
+                          kh, kw, dh, dw, (long long)eh, (long long)ew);
     oh = oh / sh + 1;
     ow = ow / sw + 1;
     if (y->dims[0] != x->dims[0] || y->dims[1] != oh || y->dims[2] != ow)
-        return edgec_fail(err, EDGEC_ERR_INVALID, "output is [%d,%d,%d,%d], expected [%d,%lld,%lld,*]",
+        return edgec_fail(err, EDGEC_ERR_INVALID,
+                          "output is [%d,%d,%d,%d], expected [%d,%lld,%lld,OC] for input [%d,%d,%d,%d]",
                           y->dims[0], y->dims[1], y->dims[2], y->dims[3], x->dims[0], (long long)oh,
-                          (long long)ow);
+                          (long long)ow, x->dims[0], x->dims[1], x->dims[2], x->dims[3]);
     node->aux[A_N] = x->dims[0];
     node->aux[A_H] = x->dims[1];
     node->aux[A_W] = x->dims[2];
@@ -44,21 +65,7 @@ static edgec_status check_geometry(edgec_node *node, int32_t sh, int32_t sw, int
     node->aux[A_OC] = y->dims[3];
     node->aux[A_KH] = kh;
     node->aux[A_KW] = kw;
-    node->rows = (int32_t)(x->dims[0] * oh);
-    return EDGEC_OK;
-}
-
-static edgec_status check_float_io(const edgec_node *node, const char *op, edgec_error *err) {
-    int i;
-    for (i = 0; i < node->input_count; ++i)
-        if (node->inputs[i] && node->inputs[i]->dtype != EDGEC_DTYPE_FLOAT32)
-            return edgec_fail(err, EDGEC_ERR_UNSUPPORTED, "input %d is %s; %s takes float32 here (int8 lands with the int8 kernels)",
-                              i, edgec_dtype_name(node->inputs[i]->dtype), op);
-    return edgec_check_dtype(node->outputs[0], EDGEC_DTYPE_FLOAT32, "output", err);
-}
-
-static int is_int8(const edgec_node *node) {
-    return node->input_count > 0 && node->inputs[0] && node->inputs[0]->dtype == EDGEC_DTYPE_INT8;
+    return edgec_ops_set_rows(node, (int64_t)x->dims[0] * oh, err);
 }
 
 static edgec_status check_bias(const edgec_node *node, int64_t oc, edgec_error *err) {
@@ -69,26 +76,100 @@ static edgec_status check_bias(const edgec_node *node, int64_t oc, edgec_error *
     return EDGEC_OK;
 }
 
+static const float *bias_of(const edgec_node *node) {
+    return node->input_count > 2 && node->inputs[2] ? (const float *)node->inputs[2]->data : 0;
+}
+
 edgec_status edgec_conv2d_prepare(edgec_node *node, edgec_error *err) {
     const edgec_conv2d_params *p = (const edgec_conv2d_params *)node->params;
     const edgec_tensor *w;
     const int q = is_int8(node);
-    edgec_status s = edgec_check_counts(node, 2, q ? 5 : 3, 1, err);
-    if (s || (!q && (s = check_float_io(node, "CONV2D", err)))) return s;
+    edgec_status s = edgec_ops_check_node(node, 2, q ? 5 : 3, 1, err);
+    if (s) return s;
+    if (!q && (s = edgec_ops_check_float(node, "CONV2D", "float32, or int8 with int8 weights", err)))
+        return s;
     w = node->inputs[1];
-    if (w->rank != 4) return edgec_fail(err, EDGEC_ERR_INVALID, "weights must be [OC,KH,KW,IC/groups], rank %d", w->rank);
-    if ((s = check_geometry(node, p->stride_h, p->stride_w, p->dilation_h, p->dilation_w, p->pad_top,
-                            p->pad_left, p->pad_bottom, p->pad_right, w->dims[1], w->dims[2], err)))
+    if (w->rank != 4)
+        return edgec_fail(err, EDGEC_ERR_INVALID, "weights must be [OC,KH,KW,IC/groups], got rank %d",
+                          w->rank);
+    if ((s = check_geometry(node, p->stride_h, p->stride_w, p->dilation_h, p->dilation_w,
+                            p->pad_top, p->pad_left, p->pad_bottom, p->pad_right, w->dims[1],
+                            w->dims[2], err)))
         return s;
     if (p->groups < 1 || node->aux[A_C] % p->groups || node->aux[A_OC] % p->groups ||
-        w->dims[3] * (int64_t)p->groups != node->aux[A_C] || w->dims[0] != node->aux[A_OC])
-        return edgec_fail(err, EDGEC_ERR_INVALID, "weights [%d,%d,%d,%d] with groups=%d do not fit %lld input / %lld output channels",
+        (int64_t)w->dims[3] * p->groups != node->aux[A_C] || w->dims[0] != node->aux[A_OC])
+        return edgec_fail(err, EDGEC_ERR_INVALID,
+                          "weights [%d,%d,%d,%d] with groups=%d do not fit %lld input / %lld output channels",
                           w->dims[0], w->dims[1], w->dims[2], w->dims[3], p->groups,
                           (long long)node->aux[A_C], (long long)node->aux[A_OC]);
     node->aux[A_ICG] = w->dims[3];
     node->aux[A_OCG] = node->aux[A_OC] / p->groups;
     node->aux[A_INT8] = q;
-    return q ? edgec_conv_int8_check(node, (int32_t)node->aux[A_OC], err) : check_bias(node, node->aux[A_OC], err);
+    node->aux[A_GEMM] = w->dims[1] == 1 && w->dims[2] == 1 && p->stride_h == 1 && p->stride_w == 1 &&
+                        p->pad_top == 0 && p->pad_left == 0 && p->pad_bottom == 0 &&
+                        p->pad_right == 0 && p->groups == 1;
+    if (q) return edgec_conv_int8_check(node, (int32_t)node->aux[A_OC], err);
+    if ((s = edgec_ops_check_act(p->act_min, p->act_max, err))) return s;
+    return check_bias(node, node->aux[A_OC], err);
+}
+
+/* acc[0..nb) += the window sums of nb (4 or 1) output channels whose weights start at wo,
+ * wstride apart. xg points at (row 0, column 0, first channel of the group) of one image;
+ * only the taps [ky0, ky1) x [kx0, kx1), already clipped to the image, are read. */
+static void window_sums(const float *xg, const float *wo, ptrdiff_t wstride, int nb, int32_t iy0,
+                        int32_t ky0, int32_t ky1, int32_t ix0, int32_t kx0, int32_t kx1, int32_t dh,
+                        int32_t dw, int32_t W, int32_t C, int32_t KW, int32_t ICG, float *acc) {
+    int32_t ky, kx;
+    for (ky = ky0; ky < ky1; ++ky) {
+        const float *xk = xg + (ptrdiff_t)(iy0 + ky * dh) * W * C;
+        const float *wk = wo + (ptrdiff_t)ky * KW * ICG;
+        if (dw == 1 && ICG == C) { /* the valid taps of this kernel row are contiguous */
+            const float *xp = xk + (ptrdiff_t)(ix0 + kx0) * C, *wp = wk + (ptrdiff_t)kx0 * ICG;
+            const ptrdiff_t n = (ptrdiff_t)(kx1 - kx0) * ICG;
+            if (nb == 4) edgec_ops_dot4(xp, wp, wstride, n, acc);
+            else acc[0] = edgec_ops_dot1(xp, wp, n, acc[0]);
+        } else {
+            for (kx = kx0; kx < kx1; ++kx) {
+                const float *xp = xk + (ptrdiff_t)(ix0 + kx * dw) * C, *wp = wk + (ptrdiff_t)kx * ICG;
+                if (nb == 4) edgec_ops_dot4(xp, wp, wstride, ICG, acc);
+                else acc[0] = edgec_ops_dot1(xp, wp, ICG, acc[0]);
+            }
+        }
+    }
+}
+
+/* 1x1, stride 1, no padding, groups 1: out[pixel, oc] = dot(x[pixel, :], w[oc, :]) over the
+ * row's OW pixels; 4 channels at a time so a weight block stays in L1 across pixels. */
+static void conv2d_gemm(const edgec_node *node, int32_t row_begin, int32_t row_end) {
+    const edgec_conv2d_params *p = (const edgec_conv2d_params *)node->params;
+    const int64_t *a = node->aux;
+    const int32_t C = (int32_t)a[A_C], OW = (int32_t)a[A_OW], OC = (int32_t)a[A_OC];
+    const float *x = (const float *)node->inputs[0]->data;
+    const float *w = (const float *)node->inputs[1]->data;
+    const float *bias = bias_of(node);
+    float *y = (float *)node->outputs[0]->data;
+    const float lo = p->act_min, hi = p->act_max;
+    int32_t row, px, oc, j;
+    for (row = row_begin; row < row_end; ++row) {
+        const float *xrow = x + (ptrdiff_t)row * OW * C;
+        float *yrow = y + (ptrdiff_t)row * OW * OC;
+        for (oc = 0; oc + 4 <= OC; oc += 4) {
+            const float *wo = w + (ptrdiff_t)oc * C;
+            for (px = 0; px < OW; ++px) {
+                float acc[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+                float *out = yrow + (ptrdiff_t)px * OC + oc;
+                edgec_ops_dot4(xrow + (ptrdiff_t)px * C, wo, C, C, acc);
+                for (j = 0; j < 4; ++j) out[j] = edgec_clampf(bias ? acc[j] + bias[oc + j] : acc[j], lo, hi);
+            }
+        }
+        for (; oc < OC; ++oc) {
+            const float *wo = w + (ptrdiff_t)oc * C;
+            for (px = 0; px < OW; ++px) {
+                const float acc = edgec_ops_dot1(xrow + (ptrdiff_t)px * C, wo, C, 0.0f);
+                yrow[(ptrdiff_t)px * OC + oc] = edgec_clampf(bias ? acc + bias[oc] : acc, lo, hi);
+            }
+        }
+    }
 }
 
 void edgec_conv2d_eval(const edgec_node *node, int32_t row_begin, int32_t row_end, void *scratch) {
@@ -96,45 +177,47 @@ void edgec_conv2d_eval(const edgec_node *node, int32_t row_begin, int32_t row_en
     const int64_t *a = node->aux;
     const int32_t H = (int32_t)a[A_H], W = (int32_t)a[A_W], C = (int32_t)a[A_C];
     const int32_t OH = (int32_t)a[A_OH], OW = (int32_t)a[A_OW], OC = (int32_t)a[A_OC];
-    const int32_t KH = (int32_t)a[A_KH], KW = (int32_t)a[A_KW], ICG = (int32_t)a[A_ICG], OCG = (int32_t)a[A_OCG];
-    const float *restrict x = (const float *)node->inputs[0]->data;
-    const float *restrict w = (const float *)node->inputs[1]->data;
-    const float *restrict bias = (node->input_count > 2 && node->inputs[2]) ? (const float *)node->inputs[2]->data : 0;
-    float *restrict y = (float *)node->outputs[0]->data;
+    const int32_t KH = (int32_t)a[A_KH], KW = (int32_t)a[A_KW];
+    const int32_t ICG = (int32_t)a[A_ICG], OCG = (int32_t)a[A_OCG], G = OC / OCG;
+    const int32_t sh = p->stride_h, sw = p->stride_w, dh = p->dilation_h, dw = p->dilation_w;
+    const ptrdiff_t wstride = (ptrdiff_t)KH * KW * ICG; /* between output channels */
+    const float *x = (const float *)node->inputs[0]->data;
+    const float *w = (const float *)node->inputs[1]->data;
+    const float *bias = bias_of(node);
+    float *y = (float *)node->outputs[0]->data;
+    const float lo = p->act_min, hi = p->act_max;
     int32_t row;
     (void)scratch;
     if (a[A_INT8]) {
         edgec_conv2d_int8_eval(node, row_begin, row_end);
         return;
     }
+    if (a[A_GEMM]) {
+        conv2d_gemm(node, row_begin, row_end);
+        return;
+    }
     for (row = row_begin; row < row_end; ++row) {
-        const int32_t n = row / OH, oy = row % OH;
-        const int32_t iy0 = oy * p->stride_h - p->pad_top;
-        int32_t ky0 = 0, ky1 = KH, ox;
-        while (ky0 < KH && iy0 + ky0 * p->dilation_h < 0) ++ky0;
-        while (ky1 > ky0 && iy0 + (ky1 - 1) * p->dilation_h >= H) --ky1;
-        for (ox = 0; ox < OW; ++ox) {
-            const int32_t ix0 = ox * p->stride_w - p->pad_left;
-            int32_t kx0 = 0, kx1 = KW, oc;
-            float *restrict out = y + (((int64_t)n * OH + oy) * OW + ox) * OC;
-            while (kx0 < KW && ix0 + kx0 * p->dilation_w < 0) ++kx0;
-            while (kx1 > kx0 && ix0 + (kx1 - 1) * p->dilation_w >= W) --kx1;
-            for (oc = 0; oc < OC; ++oc) {
-                const int32_t g = oc / OCG;
-                const float *restrict wo = w + (int64_t)oc * KH * KW * ICG;
-                float acc = 0.0f;
-                int32_t ky, kx, ic;
-                for (ky = ky0; ky < ky1; ++ky) {
-                    const float *restrict xr = x + (((int64_t)n * H + iy0 + ky * p->dilation_h) * W) * C + (int64_t)g * ICG;
-                    const float *restrict wr = wo + (int64_t)ky * KW * ICG;
-                    for (kx = kx0; kx < kx1; ++kx) {
-                        const float *restrict xp = xr + (int64_t)(ix0 + kx * p->dilation_w) * C;
-                        const float *restrict wp = wr + (int64_t)kx * ICG;
-                        for (ic = 0; ic < ICG; ++ic) acc += xp[ic] * wp[ic];
-                    }
+        const int32_t n = row / OH, oy = row - n * OH, iy0 = oy * sh - p->pad_top;
+        float *yrow = y + (ptrdiff_t)row * OW * OC;
+        int32_t ky0, ky1, g, oc, ox, j, nb;
+        edgec_ops_tap_range(iy0, KH, dh, H, &ky0, &ky1);
+        for (g = 0; g < G; ++g) {
+            const float *xg = x + (ptrdiff_t)n * H * W * C + (ptrdiff_t)g * ICG;
+            const int32_t oc_end = (g + 1) * OCG;
+            for (oc = g * OCG; oc < oc_end; oc += nb) {
+                const float *wo = w + (ptrdiff_t)oc * wstride;
+                nb = oc + 4 <= oc_end ? 4 : 1; /* remainder channels go one at a time */
+                for (ox = 0; ox < OW; ++ox) {
+                    const int32_t ix0 = ox * sw - p->pad_left;
+                    float acc[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+                    float *out = yrow + (ptrdiff_t)ox * OC + oc;
+                    int32_t kx0, kx1;
+                    edgec_ops_tap_range(ix0, KW, dw, W, &kx0, &kx1);
+                    window_sums(xg, wo, wstride, nb, iy0, ky0, ky1, ix0, kx0, kx1, dh, dw, W, C, KW,
+                                ICG, acc);
+                    for (j = 0; j < nb; ++j)
+                        out[j] = edgec_clampf(bias ? acc[j] + bias[oc + j] : acc[j], lo, hi);
                 }
-                if (bias) acc += bias[oc];
-                out[oc] = clampf(acc, p->act_min, p->act_max);
             }
         }
     }
@@ -144,66 +227,81 @@ edgec_status edgec_depthwise_conv2d_prepare(edgec_node *node, edgec_error *err) 
     const edgec_depthwise_conv2d_params *p = (const edgec_depthwise_conv2d_params *)node->params;
     const edgec_tensor *w;
     const int q = is_int8(node);
-    edgec_status s = edgec_check_counts(node, 2, q ? 5 : 3, 1, err);
-    if (s || (!q && (s = check_float_io(node, "DEPTHWISE_CONV2D", err)))) return s;
+    edgec_status s = edgec_ops_check_node(node, 2, q ? 5 : 3, 1, err);
+    if (s) return s;
+    if (!q && (s = edgec_ops_check_float(node, "DEPTHWISE_CONV2D", "float32, or int8 with int8 weights", err)))
+        return s;
     w = node->inputs[1];
     if (w->rank != 4 || w->dims[0] != 1)
-        return edgec_fail(err, EDGEC_ERR_INVALID, "weights must be [1,KH,KW,C*M]");
-    if ((s = check_geometry(node, p->stride_h, p->stride_w, p->dilation_h, p->dilation_w, p->pad_top,
-                            p->pad_left, p->pad_bottom, p->pad_right, w->dims[1], w->dims[2], err)))
+        return edgec_fail(err, EDGEC_ERR_INVALID, "weights must be [1,KH,KW,C*M], got rank %d with dim 0 = %d",
+                          w->rank, w->dims[0]);
+    if ((s = check_geometry(node, p->stride_h, p->stride_w, p->dilation_h, p->dilation_w,
+                            p->pad_top, p->pad_left, p->pad_bottom, p->pad_right, w->dims[1],
+                            w->dims[2], err)))
         return s;
     if (p->depth_multiplier < 1 || node->aux[A_C] * p->depth_multiplier != node->aux[A_OC] ||
         w->dims[3] != node->aux[A_OC])
-        return edgec_fail(err, EDGEC_ERR_INVALID, "%lld input channels x multiplier %d != %lld output channels (weights have %d)",
-                          (long long)node->aux[A_C], p->depth_multiplier, (long long)node->aux[A_OC], w->dims[3]);
+        return edgec_fail(err, EDGEC_ERR_INVALID,
+                          "%lld input channels x depth_multiplier %d != %lld output channels (weights have %d)",
+                          (long long)node->aux[A_C], p->depth_multiplier, (long long)node->aux[A_OC],
+                          w->dims[3]);
+    node->aux[A_ICG] = 1;
+    node->aux[A_OCG] = p->depth_multiplier;
     node->aux[A_INT8] = q;
+    node->aux[A_GEMM] = 0;
     if (q) return edgec_conv_int8_check(node, (int32_t)node->aux[A_OC], err);
-    node->scratch_bytes = sizeof(float) * (size_t)node->aux[A_OC];
+    if ((s = edgec_ops_check_act(p->act_min, p->act_max, err))) return s;
     return check_bias(node, node->aux[A_OC], err);
 }
 
-void edgec_depthwise_conv2d_eval(const edgec_node *node, int32_t row_begin, int32_t row_end, void *scratch) {
+/* The output pixel itself is the accumulator: zeroed, then += x * w for each valid tap in
+ * (ky, kx) order with channels innermost (vectorizable), then + bias and clamp. */
+void edgec_depthwise_conv2d_eval(const edgec_node *node, int32_t row_begin, int32_t row_end,
+                                 void *scratch) {
     const edgec_depthwise_conv2d_params *p = (const edgec_depthwise_conv2d_params *)node->params;
     const int64_t *a = node->aux;
     const int32_t H = (int32_t)a[A_H], W = (int32_t)a[A_W], C = (int32_t)a[A_C];
     const int32_t OH = (int32_t)a[A_OH], OW = (int32_t)a[A_OW], OC = (int32_t)a[A_OC];
     const int32_t KH = (int32_t)a[A_KH], KW = (int32_t)a[A_KW], M = p->depth_multiplier;
-    const float *restrict x = (const float *)node->inputs[0]->data;
-    const float *restrict w = (const float *)node->inputs[1]->data;
-    const float *restrict bias = (node->input_count > 2 && node->inputs[2]) ? (const float *)node->inputs[2]->data : 0;
-    float *restrict y = (float *)node->outputs[0]->data;
-    float *restrict acc = (float *)scratch; /* OC accumulators */
+    const int32_t sh = p->stride_h, sw = p->stride_w, dh = p->dilation_h, dw = p->dilation_w;
+    const float *x = (const float *)node->inputs[0]->data;
+    const float *w = (const float *)node->inputs[1]->data;
+    const float *bias = bias_of(node);
+    float *y = (float *)node->outputs[0]->data;
+    const float lo = p->act_min, hi = p->act_max;
     int32_t row;
+    (void)scratch;
     if (a[A_INT8]) {
         edgec_depthwise_conv2d_int8_eval(node, row_begin, row_end);
         return;
     }
     for (row = row_begin; row < row_end; ++row) {
-        const int32_t n = row / OH, oy = row % OH;
-        const int32_t iy0 = oy * p->stride_h - p->pad_top;
-        int32_t ky0 = 0, ky1 = KH, ox;
-        while (ky0 < KH && iy0 + ky0 * p->dilation_h < 0) ++ky0;
-        while (ky1 > ky0 && iy0 + (ky1 - 1) * p->dilation_h >= H) --ky1;
+        const int32_t n = row / OH, oy = row - n * OH, iy0 = oy * sh - p->pad_top;
+        const float *xn = x + (ptrdiff_t)n * H * W * C;
+        int32_t ky0, ky1, ox;
+        edgec_ops_tap_range(iy0, KH, dh, H, &ky0, &ky1);
         for (ox = 0; ox < OW; ++ox) {
-            const int32_t ix0 = ox * p->stride_w - p->pad_left;
-            int32_t kx0 = 0, kx1 = KW, ky, kx, c, m, oc;
-            float *restrict out = y + (((int64_t)n * OH + oy) * OW + ox) * OC;
-            while (kx0 < KW && ix0 + kx0 * p->dilation_w < 0) ++kx0;
-            while (kx1 > kx0 && ix0 + (kx1 - 1) * p->dilation_w >= W) --kx1;
-            memset(acc, 0, sizeof(float) * (size_t)OC);
+            const int32_t ix0 = ox * sw - p->pad_left;
+            float *restrict out = y + ((ptrdiff_t)row * OW + ox) * OC;
+            int32_t kx0, kx1, ky, kx, c, m;
+            edgec_ops_tap_range(ix0, KW, dw, W, &kx0, &kx1);
+            memset(out, 0, sizeof(float) * (size_t)OC);
             for (ky = ky0; ky < ky1; ++ky) {
                 for (kx = kx0; kx < kx1; ++kx) {
-                    const float *restrict xp = x + (((int64_t)n * H + iy0 + ky * p->dilation_h) * W + ix0 + kx * p->dilation_w) * C;
-                    const float *restrict wp = w + ((int64_t)ky * KW + kx) * OC;
+                    const float *restrict xp = xn + ((ptrdiff_t)(iy0 + ky * dh) * W + ix0 + kx * dw) * C;
+                    const float *restrict wp = w + ((ptrdiff_t)ky * KW + kx) * OC;
                     if (M == 1) {
-                        for (c = 0; c < C; ++c) acc[c] += xp[c] * wp[c];
+                        for (c = 0; c < C; ++c) out[c] += xp[c] * wp[c];
                     } else {
                         for (c = 0; c < C; ++c)
-                            for (m = 0; m < M; ++m) acc[c * M + m] += xp[c] * wp[c * M + m];
+                            for (m = 0; m < M; ++m) out[c * M + m] += xp[c] * wp[c * M + m];
                     }
                 }
             }
-            for (oc = 0; oc < OC; ++oc) out[oc] = clampf(bias ? acc[oc] + bias[oc] : acc[oc], p->act_min, p->act_max);
+            if (bias)
+                for (c = 0; c < OC; ++c) out[c] = edgec_clampf(out[c] + bias[c], lo, hi);
+            else
+                for (c = 0; c < OC; ++c) out[c] = edgec_clampf(out[c], lo, hi);
         }
     }
 }

@@ -4,12 +4,17 @@
  * [q_min, q_max]. Weights are symmetric (zero point 0). */
 #include "edgec/fixedpoint.h"
 #include "int8.h"
+#include "iterate.h"
 
 enum { A_N, A_H, A_W, A_C, A_OH, A_OW, A_OC, A_KH, A_KW, A_ICG, A_OCG };
 
 /* inputs: x int8, w int8, bias int32 (optional), multiplier int32[OC], shift int32[OC] */
+/* The int32 accumulator holds taps * 255 * 128 (+ bias) without overflow below this. */
+#define EDGEC_INT8_MAX_TAPS 65000
+
 edgec_status edgec_conv_int8_check(edgec_node *node, int32_t channels, edgec_error *err) {
     const edgec_tensor *b, *m, *s;
+    const edgec_tensor *w = node->inputs[1];
     edgec_status st = edgec_check_counts(node, 2, 5, 1, err); /* bias (input 2) is optional */
     if (st) return st;
     if (node->input_count != 5 || !node->inputs[3] || !node->inputs[4])
@@ -17,6 +22,9 @@ edgec_status edgec_conv_int8_check(edgec_node *node, int32_t channels, edgec_err
     b = node->inputs[2];
     m = node->inputs[3];
     s = node->inputs[4];
+    if ((int64_t)w->dims[1] * w->dims[2] * w->dims[3] > EDGEC_INT8_MAX_TAPS)
+        return edgec_fail(err, EDGEC_ERR_UNSUPPORTED, "int8 kernel of %lld taps per output would overflow int32",
+                          (long long)w->dims[1] * w->dims[2] * w->dims[3]);
     if (node->inputs[1]->dtype != EDGEC_DTYPE_INT8 || node->outputs[0]->dtype != EDGEC_DTYPE_INT8)
         return edgec_fail(err, EDGEC_ERR_UNSUPPORTED, "int8 input needs int8 weights and output");
     if (b && (b->dtype != EDGEC_DTYPE_INT32 || (int64_t)b->count != channels))
@@ -55,15 +63,13 @@ void edgec_conv2d_int8_eval(const edgec_node *node, int32_t row_begin, int32_t r
     int32_t row;
     for (row = row_begin; row < row_end; ++row) {
         const int32_t n = row / OH, oy = row % OH, iy0 = oy * p->stride_h - p->pad_top;
-        int32_t ky0 = 0, ky1 = KH, ox;
-        while (ky0 < KH && iy0 + ky0 * p->dilation_h < 0) ++ky0;
-        while (ky1 > ky0 && iy0 + (ky1 - 1) * p->dilation_h >= H) --ky1;
+        int32_t ky0, ky1, ox;
+        edgec_valid_taps(iy0, KH, p->dilation_h, H, &ky0, &ky1);
         for (ox = 0; ox < OW; ++ox) {
             const int32_t ix0 = ox * p->stride_w - p->pad_left;
-            int32_t kx0 = 0, kx1 = KW, oc;
+            int32_t kx0, kx1, oc;
             int8_t *restrict out = y + (((int64_t)n * OH + oy) * OW + ox) * OC;
-            while (kx0 < KW && ix0 + kx0 * p->dilation_w < 0) ++kx0;
-            while (kx1 > kx0 && ix0 + (kx1 - 1) * p->dilation_w >= W) --kx1;
+            edgec_valid_taps(ix0, KW, p->dilation_w, W, &kx0, &kx1);
             for (oc = 0; oc < OC; ++oc) {
                 const int32_t g = oc / OCG;
                 const int8_t *restrict wo = w + (int64_t)oc * KH * KW * ICG;
@@ -77,7 +83,7 @@ void edgec_conv2d_int8_eval(const edgec_node *node, int32_t row_begin, int32_t r
                         for (ic = 0; ic < ICG; ++ic) acc += (int32_t)wp[ic] * ((int32_t)xp[ic] + x_offset);
                     }
                 }
-                if (bias) acc += bias[oc];
+                if (bias) acc = (int32_t)((int64_t)acc + bias[oc]); /* no signed overflow on corrupt biases */
                 out[oc] = (int8_t)edgec_clamp_i32(requantize(acc, node, oc), p->q_min, p->q_max);
             }
         }
@@ -98,15 +104,13 @@ void edgec_depthwise_conv2d_int8_eval(const edgec_node *node, int32_t row_begin,
     int32_t row;
     for (row = row_begin; row < row_end; ++row) {
         const int32_t n = row / OH, oy = row % OH, iy0 = oy * p->stride_h - p->pad_top;
-        int32_t ky0 = 0, ky1 = KH, ox;
-        while (ky0 < KH && iy0 + ky0 * p->dilation_h < 0) ++ky0;
-        while (ky1 > ky0 && iy0 + (ky1 - 1) * p->dilation_h >= H) --ky1;
+        int32_t ky0, ky1, ox;
+        edgec_valid_taps(iy0, KH, p->dilation_h, H, &ky0, &ky1);
         for (ox = 0; ox < OW; ++ox) {
             const int32_t ix0 = ox * p->stride_w - p->pad_left;
-            int32_t kx0 = 0, kx1 = KW, oc;
+            int32_t kx0, kx1, oc;
             int8_t *restrict out = y + (((int64_t)n * OH + oy) * OW + ox) * OC;
-            while (kx0 < KW && ix0 + kx0 * p->dilation_w < 0) ++kx0;
-            while (kx1 > kx0 && ix0 + (kx1 - 1) * p->dilation_w >= W) --kx1;
+            edgec_valid_taps(ix0, KW, p->dilation_w, W, &kx0, &kx1);
             for (oc = 0; oc < OC; ++oc) {
                 const int32_t c = oc / M;
                 int32_t acc = 0, ky, kx;
@@ -115,7 +119,7 @@ void edgec_depthwise_conv2d_int8_eval(const edgec_node *node, int32_t row_begin,
                         const int32_t xv = x[(((int64_t)n * H + iy0 + ky * p->dilation_h) * W + ix0 + kx * p->dilation_w) * C + c];
                         acc += (int32_t)w[((int64_t)ky * KW + kx) * OC + oc] * (xv + x_offset);
                     }
-                if (bias) acc += bias[oc];
+                if (bias) acc = (int32_t)((int64_t)acc + bias[oc]); /* no signed overflow on corrupt biases */
                 out[oc] = (int8_t)edgec_clamp_i32(requantize(acc, node, oc), p->q_min, p->q_max);
             }
         }

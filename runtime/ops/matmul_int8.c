@@ -24,6 +24,8 @@ edgec_status edgec_fully_connected_int8_prepare(edgec_node *node, edgec_error *e
         return edgec_fail(err, EDGEC_ERR_INVALID, "int8 FULLY_CONNECTED needs int8 [N,K] weights and int8 output");
     n = w->dims[0];
     k = w->dims[1];
+    if (k > 65000) /* the int32 accumulator holds k * 255 * 128 without overflow below this */
+        return edgec_fail(err, EDGEC_ERR_UNSUPPORTED, "int8 FULLY_CONNECTED with K=%lld would overflow int32", (long long)k);
     if ((int64_t)x->count % k || (int64_t)y->count != (int64_t)x->count / k * n)
         return edgec_fail(err, EDGEC_ERR_INVALID, "input of %llu values and weights [%lld,%lld] do not give %llu outputs",
                           (unsigned long long)x->count, (long long)n, (long long)k, (unsigned long long)y->count);
@@ -68,7 +70,7 @@ void edgec_fully_connected_int8_eval(const edgec_node *node, int32_t row_begin, 
             const int8_t *wr = w + j * k;
             int32_t acc = 0;
             for (i = 0; i < k; ++i) acc += (int32_t)wr[i] * ((int32_t)xr[i] + x_offset);
-            if (b) acc += b[j];
+            if (b) acc = (int32_t)((int64_t)acc + b[j]); /* no signed overflow on corrupt biases */
             if (p->requant == 1) {
                 const double scale = (double)node->inputs[0]->scale * (double)((const float *)mult)[j] /
                                      (double)node->outputs[0]->scale;

@@ -1,32 +1,41 @@
-/* RESIZE (NHWC, fp32): nearest or bilinear, with TFLite/ONNX coordinate rules
- * (runtime/OPS.md). Coordinate math in float32, as TFLite does. */
+/* RESIZE, fp32 (NHWC): nearest or bilinear with the coordinate rules of runtime/OPS.md
+ * (TFLite and ONNX variants). Coordinate math is float32, as reference.py and TFLite do;
+ * only the align_corners scale is rounded once from a double quotient, as reference.py
+ * computes it. Rows are output rows (n, oy); rows = N * OH. */
 #include <math.h>
 
-#include "edgec/kernel.h"
+#include "common.h"
+
+#define MAX_SPATIAL (1 << 24) /* every coordinate is an exact float32 integer */
+
+static float axis_scale(int32_t in, int32_t out, int32_t coord) {
+    if (coord == EDGEC_RESIZE_ALIGN_CORNERS)
+        return out > 1 ? (float)((double)(in - 1) / (double)(out - 1)) : 0.0f;
+    return (float)in / (float)out;
+}
 
 edgec_status edgec_resize_prepare(edgec_node *node, edgec_error *err) {
     const edgec_resize_params *p = (const edgec_resize_params *)node->params;
     const edgec_tensor *x, *y;
-    edgec_status s = edgec_check_counts(node, 1, 1, 1, err);
-    if (s) return s;
+    edgec_status s;
+    if ((s = edgec_ops_check_node(node, 1, 1, 1, err)) ||
+        (s = edgec_ops_check_float(node, "RESIZE", "float32 only in this version", err)))
+        return s;
     x = node->inputs[0];
     y = node->outputs[0];
-    if ((s = edgec_check_dtype(x, EDGEC_DTYPE_FLOAT32, "input", err)) ||
-        (s = edgec_check_dtype(y, EDGEC_DTYPE_FLOAT32, "output", err)))
-        return s;
     if (x->rank != 4 || y->rank != 4 || x->dims[0] != y->dims[0] || x->dims[3] != y->dims[3])
-        return edgec_fail(err, EDGEC_ERR_INVALID, "RESIZE maps [N,H,W,C] to [N,OH,OW,C]");
-    if (p->mode < 0 || p->mode > 1 || p->coord < EDGEC_RESIZE_ASYMMETRIC || p->coord > EDGEC_RESIZE_PYTORCH_HALF_PIXEL ||
-        p->nearest < EDGEC_RESIZE_ROUND_PREFER_FLOOR || p->nearest > EDGEC_RESIZE_CEIL)
-        return edgec_fail(err, EDGEC_ERR_UNSUPPORTED, "mode %d / coord %d / nearest %d not supported", p->mode,
-                          p->coord, p->nearest);
-    node->rows = y->dims[0] * y->dims[1];
-    return EDGEC_OK;
-}
-
-static float axis_scale(int32_t in, int32_t out, int32_t coord) {
-    if (coord == EDGEC_RESIZE_ALIGN_CORNERS) return out > 1 ? (float)(in - 1) / (float)(out - 1) : 0.0f;
-    return (float)in / (float)out;
+        return edgec_fail(err, EDGEC_ERR_INVALID, "RESIZE maps [N,H,W,C] to [N,OH,OW,C], got ranks %d -> %d",
+                          x->rank, y->rank);
+    if (p->mode < 0 || p->mode > 1 || p->coord < EDGEC_RESIZE_ASYMMETRIC ||
+        p->coord > EDGEC_RESIZE_PYTORCH_HALF_PIXEL || p->nearest < EDGEC_RESIZE_ROUND_PREFER_FLOOR ||
+        p->nearest > EDGEC_RESIZE_CEIL)
+        return edgec_fail(err, EDGEC_ERR_UNSUPPORTED, "mode %d / coord %d / nearest %d not supported",
+                          p->mode, p->coord, p->nearest);
+    if (x->dims[1] > MAX_SPATIAL || x->dims[2] > MAX_SPATIAL || y->dims[1] > MAX_SPATIAL ||
+        y->dims[2] > MAX_SPATIAL)
+        return edgec_fail(err, EDGEC_ERR_UNSUPPORTED, "spatial sizes %dx%d -> %dx%d exceed 2^24",
+                          x->dims[1], x->dims[2], y->dims[1], y->dims[2]);
+    return edgec_ops_set_rows(node, (int64_t)y->dims[0] * y->dims[1], err);
 }
 
 static float source(int32_t d, float scale, int32_t out, int32_t coord) {
@@ -38,14 +47,22 @@ static float source(int32_t d, float scale, int32_t out, int32_t coord) {
 }
 
 static int32_t nearest(float s, int32_t mode, int32_t n) {
-    int32_t i;
+    float r;
     switch (mode) {
-    case EDGEC_RESIZE_ROUND_PREFER_FLOOR: i = (int32_t)ceilf(s - 0.5f); break;
-    case EDGEC_RESIZE_ROUND_PREFER_CEIL: i = (int32_t)floorf(s + 0.5f); break;
-    case EDGEC_RESIZE_FLOOR: i = (int32_t)floorf(s); break;
-    default: i = (int32_t)ceilf(s); break;
+    case EDGEC_RESIZE_ROUND_PREFER_FLOOR: r = ceilf(s - 0.5f); break;
+    case EDGEC_RESIZE_ROUND_PREFER_CEIL: r = floorf(s + 0.5f); break;
+    case EDGEC_RESIZE_FLOOR: r = floorf(s); break;
+    default: r = ceilf(s); break;
     }
-    return i < 0 ? 0 : (i > n - 1 ? n - 1 : i);
+    return r < 0.0f ? 0 : (r > (float)(n - 1) ? n - 1 : (int32_t)r);
+}
+
+/* bilinear taps along one axis: i0, i1 and the weight f of i1 */
+static void linear(float s, int32_t n, int32_t *i0, int32_t *i1, float *f) {
+    const float fl = floorf(s < 0.0f ? 0.0f : s);
+    *i0 = fl < (float)(n - 1) ? (int32_t)fl : n - 1;
+    *i1 = *i0 + 1 < n - 1 ? *i0 + 1 : n - 1;
+    *f = *i0 == n - 1 ? 0.0f : (s < 0.0f ? 0.0f : s) - fl;
 }
 
 void edgec_resize_eval(const edgec_node *node, int32_t row_begin, int32_t row_end, void *scratch) {
@@ -53,39 +70,41 @@ void edgec_resize_eval(const edgec_node *node, int32_t row_begin, int32_t row_en
     const edgec_tensor *tx = node->inputs[0], *ty = node->outputs[0];
     const int32_t H = tx->dims[1], W = tx->dims[2], C = tx->dims[3], OH = ty->dims[1], OW = ty->dims[2];
     const float sh = axis_scale(H, OH, p->coord), sw = axis_scale(W, OW, p->coord);
-    const float *restrict x = (const float *)tx->data;
-    float *restrict y = (float *)ty->data;
+    const float *x = (const float *)tx->data;
+    float *y = (float *)ty->data;
     int32_t row;
     (void)scratch;
     for (row = row_begin; row < row_end; ++row) {
-        const int32_t n = row / OH, oy = row % OH;
+        const int32_t n = row / OH, oy = row - n * OH;
         const float fy = source(oy, sh, OH, p->coord);
-        const float *xn = x + (size_t)n * H * W * C;
-        float *out = y + ((size_t)n * OH + oy) * OW * C;
+        const float *xn = x + (ptrdiff_t)n * H * W * C;
+        float *out = y + (ptrdiff_t)row * OW * C;
         int32_t ox, c;
         if (p->mode == 0) {
-            const int32_t iy = nearest(fy, p->nearest, H);
-            for (ox = 0; ox < OW; ++ox) {
-                const int32_t ix = nearest(source(ox, sw, OW, p->coord), p->nearest, W);
-                const float *src = xn + ((size_t)iy * W + ix) * C;
-                for (c = 0; c < C; ++c) out[(size_t)ox * C + c] = src[c];
+            const float *xr = xn + (ptrdiff_t)nearest(fy, p->nearest, H) * W * C;
+            for (ox = 0; ox < OW; ++ox, out += C) {
+                const float *restrict src = xr + (ptrdiff_t)nearest(source(ox, sw, OW, p->coord), p->nearest, W) * C;
+                float *restrict dst = out;
+                for (c = 0; c < C; ++c) dst[c] = src[c];
             }
         } else {
-            const float sy = fy < 0.0f ? 0.0f : fy;
-            const int32_t y0 = (int32_t)floorf(sy) < H - 1 ? (int32_t)floorf(sy) : H - 1;
-            const int32_t y1 = y0 + 1 < H - 1 ? y0 + 1 : H - 1;
-            const float dy = y0 == H - 1 ? 0.0f : sy - floorf(sy);
-            for (ox = 0; ox < OW; ++ox) {
-                const float fx0 = source(ox, sw, OW, p->coord), sx = fx0 < 0.0f ? 0.0f : fx0;
-                const int32_t x0 = (int32_t)floorf(sx) < W - 1 ? (int32_t)floorf(sx) : W - 1;
-                const int32_t x1 = x0 + 1 < W - 1 ? x0 + 1 : W - 1;
-                const float dx = x0 == W - 1 ? 0.0f : sx - floorf(sx);
-                const float *a = xn + ((size_t)y0 * W + x0) * C, *b = xn + ((size_t)y0 * W + x1) * C;
-                const float *d = xn + ((size_t)y1 * W + x0) * C, *e = xn + ((size_t)y1 * W + x1) * C;
+            int32_t y0, y1;
+            float dy;
+            linear(fy, H, &y0, &y1, &dy);
+            for (ox = 0; ox < OW; ++ox, out += C) {
+                int32_t x0, x1;
+                float dx;
+                const float *restrict a, *restrict b, *restrict d, *restrict e;
+                float *restrict dst = out;
+                linear(source(ox, sw, OW, p->coord), W, &x0, &x1, &dx);
+                a = xn + ((ptrdiff_t)y0 * W + x0) * C;
+                b = xn + ((ptrdiff_t)y0 * W + x1) * C;
+                d = xn + ((ptrdiff_t)y1 * W + x0) * C;
+                e = xn + ((ptrdiff_t)y1 * W + x1) * C;
                 for (c = 0; c < C; ++c) {
                     const float top = a[c] + (b[c] - a[c]) * dx;
                     const float bottom = d[c] + (e[c] - d[c]) * dx;
-                    out[(size_t)ox * C + c] = top + (bottom - top) * dy;
+                    dst[c] = top + (bottom - top) * dy;
                 }
             }
         }

@@ -31,7 +31,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         edgec_interpreter_create(m, 0, &it, err, sizeof(err)) == EDGEC_OK) {
         int32_t n_in = edgec_model_input_count(m), n_out = edgec_model_output_count(m), i;
         void **ptrs = (void **)calloc((size_t)(n_in + n_out) + 1, sizeof(void *));
-        int ok = ptrs != 0;
+        /* run only models small enough to keep the fuzzer fast; prepare already ran */
+        int ok = ptrs != 0 && edgec_interpreter_arena_bytes(it) <= EDGEC_FUZZ_MAX_IO_BYTES;
         for (i = 0; ok && i < n_in + n_out; ++i) {
             edgec_tensor_info info;
             int32_t t = i < n_in ? edgec_model_input_tensor(m, i) : edgec_model_output_tensor(m, i - n_in);

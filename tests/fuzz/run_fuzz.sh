@@ -20,9 +20,14 @@ if command -v clang >/dev/null && echo 'int LLVMFuzzerTestOneInput(const char*d,
      clang -x c - -fsanitize=fuzzer -o "$WORK/probe" 2>/dev/null; then
   clang -std=c99 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all "${INC[@]}" \
     -DEDGEC_NO_THREADS "${SRC[@]}" -lm -o "$WORK/fuzz_model"
-  "$WORK/fuzz_model" -runs="$RUNS" -max_total_time="$SECONDS_MAX" -max_len=8192 -print_final_stats=1 \
-    "$WORK/corpus" 2>&1 | tee "$WORK/fuzz.log" | grep -E "^(#[0-9]+ +DONE|stat::number_of_executed_units|Done)" || true
-  grep -q "stat::number_of_executed_units" "$WORK/fuzz.log"
+  status=0
+  (cd "$WORK" && "$WORK/fuzz_model" -runs="$RUNS" -max_total_time="$SECONDS_MAX" -max_len=8192 \
+     -print_final_stats=1 "$WORK/corpus") > "$WORK/fuzz.log" 2>&1 || status=$?
+  if [ "$status" != 0 ] || grep -qE "==ERROR|runtime error|deadly signal" "$WORK/fuzz.log"; then
+    grep -E -A30 "==ERROR|runtime error" "$WORK/fuzz.log" | head -60
+    echo "fuzz: FAILED (exit $status); reproducer: $(ls "$WORK"/crash-* "$WORK"/leak-* "$WORK"/timeout-* 2>/dev/null)"
+    exit 1
+  fi
   echo "fuzz: $(grep -o 'number_of_executed_units: [0-9]*' "$WORK/fuzz.log") inputs, no crash (libFuzzer, ASan+UBSan)"
   # line coverage of the reader and interpreter over the corpus the fuzzer kept
   if command -v llvm-profdata >/dev/null && command -v llvm-cov >/dev/null; then
