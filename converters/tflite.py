@@ -136,9 +136,9 @@ def _pads(padding: int, x_shape, strides, kernel, dilations) -> dict:
     output size follows from them (OPS.md); check_output_shape compares it with the model."""
     if padding == 1:
         return {"pad_top": 0, "pad_bottom": 0, "pad_left": 0, "pad_right": 0}
-    t, b = same_pads(x_shape[1], strides[0], kernel[0], dilations[0])
-    l, r = same_pads(x_shape[2], strides[1], kernel[1], dilations[1])
-    return {"pad_top": t, "pad_bottom": b, "pad_left": l, "pad_right": r}
+    top, bottom = same_pads(x_shape[1], strides[0], kernel[0], dilations[0])
+    left, right = same_pads(x_shape[2], strides[1], kernel[1], dilations[1])
+    return {"pad_top": top, "pad_bottom": bottom, "pad_left": left, "pad_right": right}
 
 
 def _act(code: int, ctx) -> dict:
@@ -274,7 +274,8 @@ class _Converter:
         shape, sig = r.shape(i), r.signature(i)
         if raw in self.input_shape:
             fixed = tuple(int(d) for d in self.input_shape.pop(raw))
-            if len(fixed) != len(shape) or any(s > 0 and s != f for s, f in zip(sig, fixed)) or min(fixed, default=1) < 1:
+            clash = any(s > 0 and s != f for s, f in zip(sig, fixed))
+            if len(fixed) != len(shape) or clash or min(fixed, default=1) < 1:
                 raise ConversionError(f"{r.name}: input {raw!r} has shape {sig}; --input-shape gave {fixed}")
             values = {f for s, f in zip(sig, fixed) if s < 0}
             if len(values | ({self.dynamic} if self.dynamic else set())) > 1:
@@ -828,7 +829,8 @@ def check_tflite(model) -> list:
 
 
 _EDGEC_OP = {"CONV_2D": "CONV2D", "DEPTHWISE_CONV_2D": "DEPTHWISE_CONV2D", "FULLY_CONNECTED": "FULLY_CONNECTED",
-             "RELU": "CLAMP", "RELU6": "CLAMP", "RELU_N1_TO_1": "CLAMP", "RELU_0_TO_1": "CLAMP", "MAX_POOL_2D": "MAX_POOL2D",
+             "RELU": "CLAMP", "RELU6": "CLAMP", "RELU_N1_TO_1": "CLAMP", "RELU_0_TO_1": "CLAMP",
+             "MAX_POOL_2D": "MAX_POOL2D",
              "AVERAGE_POOL_2D": "AVG_POOL2D", "CONCATENATION": "CONCAT", "RESIZE_BILINEAR": "RESIZE",
              "RESIZE_NEAREST_NEIGHBOR": "RESIZE", "SQUEEZE": "RESHAPE", "EXPAND_DIMS": "RESHAPE",
              "PADV2": "PAD", "MIRROR_PAD": "PAD", **{k: "UNARY" for k in UNARY}, **{k: "REDUCE" for k in REDUCE}}

@@ -501,7 +501,8 @@ def fully_connected_int8(inputs, p, outputs, specs):
     if b is not None:
         acc = acc + b.astype(np.int64)
     if p["requant"] == 1:  # TFLite's per-channel double path; `mult` holds the weight scales
-        scale = np.float64(np.float32(specs[0].scale)) * mult.astype(np.float64) / np.float64(np.float32(outputs[0].scale))
+        x_scale, y_scale = np.float64(np.float32(specs[0].scale)), np.float64(np.float32(outputs[0].scale))
+        scale = x_scale * mult.astype(np.float64) / y_scale
         v = acc.astype(np.float64) * scale
         v = np.where(v >= 0, np.floor(v + 0.5), -np.floor(-v + 0.5)).astype(np.int64) + outputs[0].zero_point
         return [np.clip(v, p["q_min"], p["q_max"]).astype(np.int8).reshape(outputs[0].shape)]

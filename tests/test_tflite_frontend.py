@@ -178,7 +178,7 @@ def encode_sparse(dense, order, block_map, block_sizes, formats):
     traversal order, then walked level by level (CSR levels keep non-zero subtrees)."""
     rank = dense.ndim
     expanded = dense
-    for j, (d, b) in enumerate(zip(block_map, block_sizes)):
+    for d, b in zip(block_map, block_sizes):
         shape = list(expanded.shape)
         expanded = expanded.reshape(shape[:d] + [shape[d] // b, b] + shape[d + 1:])
         expanded = np.moveaxis(expanded, d + 1, -1)  # the block axis goes after the others
