@@ -563,6 +563,34 @@ def _transpose(c, node, ctx):
     _node(c, "TRANSPOSE", [x], [y], {"perm": perm}, node.name)
 
 
+@handles("Slice")
+def _slice(c, node, ctx):
+    xs = c.shape(node.input[0])
+    starts, ends = c.const(node.input[1]), c.const(node.input[2])
+    axes = c.const(node.input[3]) if len(node.input) > 3 and node.input[3] else np.arange(len(starts))
+    steps = c.const(node.input[4]) if len(node.input) > 4 and node.input[4] else np.ones(len(starts), np.int64)
+    if starts is None or ends is None or axes is None or steps is None:
+        raise ConversionError(f"{ctx}: Slice needs constant starts/ends/axes/steps")
+    begin, step = [0] * len(xs), [1] * len(xs)
+    out = list(xs)
+    for s_, e_, ax, st in zip(starts, ends, axes, steps):
+        ax = int(ax) % len(xs)
+        r = range(xs[ax])[slice(int(max(min(s_, 2 ** 62), -2 ** 62)), int(max(min(e_, 2 ** 62), -2 ** 62)), int(st))]
+        if len(r) == 0:
+            raise ConversionError(f"{ctx}: empty slice on axis {ax}")
+        begin[ax], step[ax], out[ax] = r.start, r.step, len(r)
+    c.shapes[node.output[0]] = tuple(out)
+    if c.is_nhwc(node.input[0]):
+        x = c.graph_name(node.input[0])
+        begin = [begin[i] for i in TO_NHWC]
+        step = [step[i] for i in TO_NHWC]
+        y = c.output(node.output[0], True)
+    else:
+        x = c.logical_input(node.input[0])
+        y = c.output(node.output[0], False)
+    _node(c, "SLICE", [x], [y], {"begin": begin, "step": step}, node.name)
+
+
 @handles("MatMul", "Gemm")
 def _matmul(c, node, ctx):
     a_attrs = _attrs(node)

@@ -162,7 +162,7 @@ PARAM_DEFAULTS = {
     "act_min": -np.inf, "act_max": np.inf, "q_min": -128, "q_max": 127,
     "stride_h": 1, "stride_w": 1, "dilation_h": 1, "dilation_w": 1, "groups": 1,
     "depth_multiplier": 1, "beta": 1.0, "min": -np.inf, "max": np.inf,
-    "perm": list(range(MAX_RANK)),
+    "perm": list(range(MAX_RANK)), "step": [1] * MAX_RANK,
 }
 
 

@@ -312,6 +312,14 @@ def resize(inputs, p, outputs, specs=None):
     return [(top + (bottom - top) * fy).astype(F32)]
 
 
+@op("SLICE")
+def slice_op(inputs, p, outputs, specs=None):
+    x = inputs[0]
+    shape = outputs[0].shape
+    index = [p["begin"][d] + p["step"][d] * np.arange(shape[d]) for d in range(x.ndim)]
+    return [np.ascontiguousarray(x[np.ix_(*index)]) if x.ndim else x.copy()]
+
+
 @op("DEPTH_TO_SPACE")
 def depth_to_space(inputs, p, outputs, specs=None):
     x = inputs[0]

@@ -83,27 +83,31 @@ edgec_status edgec_reduce_prepare(edgec_node *node, edgec_error *err) {
     node->aux[A_KIND] = p->kind;
     node->aux[A_COUNT] = reduced;
     node->aux[A_INT8] = 0;
+    node->scratch_bytes = sizeof(double) * REDUCE_BLOCK;
     return edgec_ops_set_rows(node, (kept + REDUCE_BLOCK - 1) / REDUCE_BLOCK, err);
 }
 
-/* out[k] (k < n) folds in x[k] (inner == 1), or out[0] folds in x[0..inner) */
-static void fold(int32_t kind, float *restrict out, const float *restrict x, ptrdiff_t n,
-                 ptrdiff_t inner) {
+/* out[k] (k < n) folds in x[k] (inner == 1), or out[0] folds in x[0..inner); sums go to
+ * the double accumulators `sums` (a float running sum over ~10^4 values drifts ~1e-4) */
+static void fold(int32_t kind, float *restrict out, double *restrict sums, const float *restrict x,
+                 ptrdiff_t n, ptrdiff_t inner) {
     ptrdiff_t k;
     if (inner > 1) {
         float acc = out[0];
+        double sum = sums[0];
         switch (kind) {
         case EDGEC_REDUCE_MAX: for (k = 0; k < inner; ++k) acc = edgec_maxf(x[k], acc); break;
         case EDGEC_REDUCE_MIN: for (k = 0; k < inner; ++k) acc = edgec_minf(x[k], acc); break;
-        default: for (k = 0; k < inner; ++k) acc += x[k]; break;
+        default: for (k = 0; k < inner; ++k) sum += x[k]; break;
         }
         out[0] = acc;
+        sums[0] = sum;
         return;
     }
     switch (kind) {
     case EDGEC_REDUCE_MAX: for (k = 0; k < n; ++k) out[k] = edgec_maxf(x[k], out[k]); break;
     case EDGEC_REDUCE_MIN: for (k = 0; k < n; ++k) out[k] = edgec_minf(x[k], out[k]); break;
-    default: for (k = 0; k < n; ++k) out[k] += x[k]; break;
+    default: for (k = 0; k < n; ++k) sums[k] += x[k]; break;
     }
 }
 
@@ -112,7 +116,8 @@ void edgec_reduce_eval(const edgec_node *node, int32_t row_begin, int32_t row_en
     const int32_t nd = (int32_t)aux[A_RANK], kind = (int32_t)aux[A_KIND];
     const int32_t last_reduced = (int32_t)(aux[A_RMASK] >> (nd - 1) & 1);
     const float identity = kind == EDGEC_REDUCE_MAX ? -INFINITY : kind == EDGEC_REDUCE_MIN ? INFINITY : 0.0f;
-    const float count = (float)aux[A_COUNT];
+    const double count = (double)aux[A_COUNT];
+    double *sums = (double *)scratch; /* REDUCE_BLOCK accumulators (scratch_bytes) */
     const float *x = (const float *)node->inputs[0]->data;
     float *y = (float *)node->outputs[0]->data;
     const size_t kept = node->outputs[0]->count;
@@ -120,7 +125,6 @@ void edgec_reduce_eval(const edgec_node *node, int32_t row_begin, int32_t row_en
     ptrdiff_t kdim[EDGEC_MAX_RANK], kstride[EDGEC_MAX_RANK], rdim[EDGEC_MAX_RANK], rstride[EDGEC_MAX_RANK];
     ptrdiff_t stride = 1, run, inner, positions = 1, o, o_end;
     int32_t d, nk = 0, nr = 0, t;
-    (void)scratch;
     if (aux[A_INT8]) {
         if (row_begin == 0) edgec_reduce_int8_eval(node);
         return;
@@ -144,17 +148,21 @@ void edgec_reduce_eval(const edgec_node *node, int32_t row_begin, int32_t row_en
     o_end = (size_t)row_end * REDUCE_BLOCK < kept ? (ptrdiff_t)row_end * REDUCE_BLOCK : (ptrdiff_t)kept;
     while (o < o_end) {
         ptrdiff_t outer = o / run, first = o - outer * run, base = 0, roff = 0, pos, k;
-        const ptrdiff_t n = run - first < o_end - o ? run - first : o_end - o;
+        ptrdiff_t n = run - first < o_end - o ? run - first : o_end - o;
         ptrdiff_t ridx[EDGEC_MAX_RANK] = {0};
         float *restrict out = y + o;
+        if (n > REDUCE_BLOCK) n = REDUCE_BLOCK; /* the accumulators hold one block */
         for (t = 0; t < nk; ++t) { /* input offset of this output run */
             base += (outer % kdim[t]) * kstride[t];
             outer /= kdim[t];
         }
         base += first;
-        for (k = 0; k < n; ++k) out[k] = identity;
+        for (k = 0; k < n; ++k) {
+            out[k] = identity;
+            sums[k] = 0.0;
+        }
         for (pos = 0; pos < positions; ++pos) { /* reduced positions in input order */
-            fold(kind, out, x + base + roff, n, inner);
+            fold(kind, out, sums, x + base + roff, n, inner);
             for (t = 0; t < nr; ++t) {
                 roff += rstride[t];
                 if (++ridx[t] < rdim[t]) break;
@@ -163,7 +171,9 @@ void edgec_reduce_eval(const edgec_node *node, int32_t row_begin, int32_t row_en
             }
         }
         if (kind == EDGEC_REDUCE_MEAN)
-            for (k = 0; k < n; ++k) out[k] /= count;
+            for (k = 0; k < n; ++k) out[k] = (float)(sums[k] / count);
+        else if (kind == EDGEC_REDUCE_SUM)
+            for (k = 0; k < n; ++k) out[k] = (float)sums[k];
         o += n;
     }
 }

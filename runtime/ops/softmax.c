@@ -1,4 +1,4 @@
-/* SOFTMAX along one axis, fp32: y = exp(beta * (x - max)) / sum, the sum in axis order.
+/* SOFTMAX along one axis, fp32: y = exp(beta * (x - max)) / sum, the sum in double.
  * Rows are the independent lines: rows = (elements before the axis) x (elements after). */
 #include <math.h>
 
@@ -43,7 +43,8 @@ void edgec_softmax_eval(const edgec_node *node, int32_t row_begin, int32_t row_e
         const ptrdiff_t base = (ptrdiff_t)outer * n * inner + k;
         const float *restrict xr = x + base;
         float *restrict yr = y + base;
-        float mx = xr[0], sum = 0.0f;
+        float mx = xr[0];
+        double sum = 0.0; /* double: a float running sum over thousands of classes drifts ~1e-4 */
         ptrdiff_t i;
         for (i = 1; i < n; ++i) mx = edgec_maxf(xr[i * inner], mx);
         for (i = 0; i < n; ++i) {
@@ -51,6 +52,6 @@ void edgec_softmax_eval(const edgec_node *node, int32_t row_begin, int32_t row_e
             yr[i * inner] = e;
             sum += e;
         }
-        for (i = 0; i < n; ++i) yr[i * inner] /= sum;
+        for (i = 0; i < n; ++i) yr[i * inner] = (float)(yr[i * inner] / sum);
     }
 }

@@ -272,6 +272,11 @@ typedef struct {
 } edgec_depth_to_space_params;
 
 typedef struct {
+    int32_t begin[EDGEC_MAX_RANK];   /* first input index per axis */
+    int32_t step[EDGEC_MAX_RANK];    /* stride per axis (nonzero; negative walks backwards) */
+} edgec_slice_params;                /* output dims come from the output tensor */
+
+typedef struct {
     int32_t unused;
 } edgec_none_params;             /* RESHAPE, QUANTIZE, DEQUANTIZE, ... */
 
