@@ -1,0 +1,72 @@
+"""ONNX import on the PP-OCR models shipped in rapidocr's wheel (NCHW, opset 11, dynamic
+dims, BatchNorm, HardSigmoid, exported GELU, ConvTranspose, Resize, a transformer
+recognizer) against onnxruntime at two input sizes each."""
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import edgec
+from conftest import need
+
+CASES = {
+    "ch_ppocr_mobile_v2.0_cls_mobile.onnx": [(1, 3, 48, 192), (2, 3, 48, 320)],
+    "PP-OCRv6_det_small.onnx": [(1, 3, 320, 320), (1, 3, 480, 640)],
+    "PP-OCRv6_rec_small.onnx": [(1, 3, 48, 320), (1, 3, 48, 160)],
+}
+
+
+@pytest.fixture(scope="module")
+def models_dir() -> Path:
+    spec = importlib.util.find_spec("rapidocr")
+    need(spec is not None, "rapidocr is not installed (pip install --no-deps rapidocr)")
+    return Path(list(spec.submodule_search_locations)[0]) / "models"
+
+
+@pytest.mark.parametrize("name,shape", [(n, s) for n, shapes in CASES.items() for s in shapes])
+def test_ppocr_matches_onnxruntime(models_dir, name, shape):
+    import onnxruntime as ort
+    path = models_dir / name
+    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    iname = sess.get_inputs()[0].name
+    m = edgec.convert(path, input_shape={iname: shape})
+    it = m.interpreter()
+    assert it.inputs[0].shape == shape  # NCHW at the interface, like onnxruntime
+    x = np.random.default_rng(0).uniform(-1, 1, shape).astype(np.float32)
+    want = sess.run(None, {iname: x})
+    got = list(it.run(x).values())
+    for g, w in zip(got, want):
+        assert g.shape == w.shape
+        assert np.abs(g - w).max() <= 1e-4 * np.abs(w).max(), f"{name} {shape}"
+
+
+def test_layout_needs_few_transposes(models_dir):
+    """NCHW models run on NHWC kernels without a transpose per op: the det model needs
+    one at the input and one at the output."""
+    m = edgec.convert(models_dir / "PP-OCRv6_det_small.onnx", input_shape={"x": (1, 3, 320, 320)})
+    ops = [n.op for n in m.graph.nodes]
+    assert ops.count("TRANSPOSE") == 2 and ops.count("CONV2D") > 40
+
+
+def test_dynamic_input_needs_shape(models_dir):
+    with pytest.raises(edgec.ConversionError, match=r"input 'x' has dynamic shape .*input_shape"):
+        edgec.convert(models_dir / "PP-OCRv6_det_small.onnx")
+    with pytest.raises(edgec.ConversionError, match="unknown input"):
+        edgec.convert(models_dir / "PP-OCRv6_det_small.onnx", input_shape={"x": (1, 3, 64, 64), "y": (1,)})
+
+
+def test_unsupported_onnx_op_is_listed(tmp_path):
+    import onnx
+    from onnx import TensorProto, helper
+    g = helper.make_graph([helper.make_node("Relu", ["x"], ["r"], name="relu"),
+                           helper.make_node("CumSum", ["r", "axis"], ["y"], name="cumsum_node")], "g",
+                          [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])],
+                          [helper.make_tensor("axis", TensorProto.INT64, [], [1])])
+    path = tmp_path / "cumsum.onnx"
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), path)
+    with pytest.raises(edgec.ConversionError, match="CumSum: 1 node.*'cumsum_node'"):
+        edgec.convert(path)
+    rows = {r["op"]: r for r in edgec.check(path)}
+    assert rows["Relu"]["supported"] and not rows["CumSum"]["supported"]
