@@ -55,7 +55,7 @@ class _Converter:
             t = vi.type.tensor_type
             if t.HasField("shape"):
                 self.shapes[vi.name] = tuple(d.dim_value if d.HasField("dim_value") else -1 for d in t.shape.dim)
-            self.dtypes[vi.name] = ONNX_DTYPES.get(t.elem_type, np.float32)
+            self.dtypes[vi.name] = ONNX_DTYPES.get(t.elem_type) if t.elem_type != 11 else None
         self.names = {}             # onnx name -> graph tensor name
         self.nhwc = set()           # graph tensors stored NHWC whose logical layout is NCHW
         self.views = {}             # (graph name, layout) -> converted copy
@@ -65,6 +65,14 @@ class _Converter:
                 self.users.setdefault(i, []).append(n)
 
     # -- tensors ----------------------------------------------------------------------------
+    def dtype(self, onnx_name):
+        """The tensor's element type, refusing types the runtime has no tensors for."""
+        dt = self.dtypes.get(onnx_name, np.float32)
+        if dt is None:
+            raise ConversionError(f"{self.name}: tensor {onnx_name!r} has an element type edgec does not "
+                                  f"support (float32, float16, int8, uint8, int16, int32, int64, bool)")
+        return dt
+
     def const(self, onnx_name):
         return self.consts.get(onnx_name) if onnx_name else None
 
@@ -93,8 +101,9 @@ class _Converter:
     def is_nhwc(self, onnx_name) -> bool:
         return self.names.get(onnx_name) in self.nhwc
 
-    def output(self, onnx_name, nhwc: bool, dtype=np.float32) -> str:
+    def output(self, onnx_name, nhwc: bool, dtype=None) -> str:
         shape = self.shape(onnx_name)
+        dtype = dtype or self.dtype(onnx_name)
         phys = tuple(shape[i] for i in TO_NHWC) if nhwc else shape
         t = self.g.add_tensor(self.g.unique_name(onnx_name), phys, dtype)
         self.names[onnx_name] = t.name
@@ -353,6 +362,8 @@ def _pool(c, node, ctx):
     a = _attrs(node)
     k = tuple(a["kernel_shape"])
     strides = tuple(a.get("strides", (1, 1)))
+    if any(d != 1 for d in a.get("dilations", (1, 1))) or len(k) != 2 or len(node.output) > 1:
+        raise ConversionError(f"{ctx}: only 2-D pooling without dilations or indices output is supported")
     xs, ys = c.shape(node.input[0]), c.shape(node.output[0])
     p = _pads(a, xs[2:], k, strides, (1, 1), ys[2:])
     # ceil_mode: grow the bottom/right padding until the output has the inferred size
@@ -390,6 +401,18 @@ def _resize(c, node, ctx):
     xs, ys = c.shape(node.input[0]), c.shape(node.output[0])
     if xs[:2] != ys[:2]:
         raise ConversionError(f"{ctx}: Resize of batch or channel axes is not supported")
+    if a.get("antialias", 0) or a.get("exclude_outside", 0) or not set(a.get("axes", [2, 3])) <= {2, 3}:
+        raise ConversionError(f"{ctx}: Resize with antialias / exclude_outside / axes is not supported")
+    for i in node.input[1:]:
+        if i and c.const(i) is None:
+            raise ConversionError(f"{ctx}: Resize roi/scales/sizes must be constants (got tensor {i!r})")
+    scales = c.const(node.input[2]) if len(node.input) > 2 and node.input[2] else None
+    if node.op_type == "Upsample":
+        scales = c.const(node.input[1]) if len(node.input) > 1 else np.asarray(a.get("scales"))
+    if scales is not None and scales.size == 4 and any(
+            abs(float(scales[i]) - ys[i] / xs[i]) > 1e-6 for i in (2, 3)) and coord != "align_corners":
+        raise ConversionError(f"{ctx}: Resize scales {list(scales)} differ from the size ratio; "
+                              "edgec resizes by output size (give `sizes`)")
     x = c.nhwc_input(node.input[0])
     y = c.output(node.output[0], True)
     _node(c, "RESIZE", [x], [y], {"mode": int(mode == "linear"), "coord": fmt.RESIZE_COORDS[coord],
@@ -403,13 +426,50 @@ def _elementwise_layout(c, inputs) -> bool:
     return any(i and c.is_nhwc(i) for i in inputs)
 
 
+VARIADIC = {"Max": "MAXIMUM", "Min": "MINIMUM", "Sum": "ADD", "Mean": "ADD"}
+
+
+@handles("Sum", "Mean")
 @handles(*BINARY)
 def _binary(c, node, ctx):
+    if node.op_type in VARIADIC and len(node.input) != 2:
+        return _variadic(c, node, ctx)
+    if len(node.input) != 2:
+        raise ConversionError(f"{ctx}: {node.op_type} with {len(node.input)} inputs is not supported (2 are)")
+    if node.op_type == "Mean":
+        return _variadic(c, node, ctx)
+    if any(c.dtype(i) != np.float32 for i in node.input):
+        raise ConversionError(f"{ctx}: {node.op_type} on {[np.dtype(c.dtype(i)).name for i in node.input]} "
+                              "tensors is not supported (float32; int8 through QDQ models)")
     nhwc = _elementwise_layout(c, node.input)
     a = c.broadcast_operand(node.input[0], nhwc)
     b = c.broadcast_operand(node.input[1], nhwc)
     y = c.output(node.output[0], nhwc)
-    _node(c, BINARY[node.op_type], [a, b], [y], {}, node.name)
+    _node(c, BINARY.get(node.op_type) or VARIADIC[node.op_type], [a, b], [y], {}, node.name)
+
+
+def _variadic(c, node, ctx):
+    """Max/Min/Sum/Mean of n inputs as a chain of binary ops (Mean then scales by 1/n)."""
+    if any(c.dtype(i) != np.float32 for i in node.input):
+        raise ConversionError(f"{ctx}: {node.op_type} of non-float32 tensors is not supported")
+    nhwc = _elementwise_layout(c, node.input)
+    ys = c.shape(node.output[0])
+    phys = tuple(ys[i] for i in TO_NHWC) if nhwc else ys
+    acc = c.broadcast_operand(node.input[0], nhwc)
+    if len(node.input) == 1 or c.g.tensors[acc].shape != phys:  # broadcast the first operand to the output
+        ones = c.g.add_constant(f"{node.output[0]}/zeros", np.zeros(phys, np.float32)).name
+        t = c.g.unique_name(f"{node.output[0]}/b")
+        c.g.add_tensor(t, phys)
+        _node(c, "ADD", [acc, ones], [t], {}, t)
+        acc = t
+    for k, i in enumerate(node.input[1:], 1):
+        t = c.g.unique_name(f"{node.output[0]}/{k}")
+        c.g.add_tensor(t, phys)
+        _node(c, VARIADIC[node.op_type], [acc, c.broadcast_operand(i, nhwc)], [t], {}, t)
+        acc = t
+    y = c.output(node.output[0], nhwc)
+    scale = 1.0 / len(node.input) if node.op_type == "Mean" else 1.0
+    _node(c, "MUL", [acc, c.g.add_constant(f"{y}/scale", np.array([scale], np.float32)).name], [y], {}, node.name)
 
 
 def _unary_like(c, node, op, params):
@@ -429,6 +489,10 @@ def _clip(c, node, ctx):
     a = _attrs(node)
     lo = c.const(node.input[1]) if len(node.input) > 1 and node.input[1] else a.get("min", -np.inf)
     hi = c.const(node.input[2]) if len(node.input) > 2 and node.input[2] else a.get("max", np.inf)
+    if lo is None or hi is None:
+        raise ConversionError(f"{ctx}: Clip bounds must be constants")
+    if c.dtype(node.input[0]) != np.float32:
+        raise ConversionError(f"{ctx}: Clip of {np.dtype(c.dtype(node.input[0])).name} tensors is not supported")
     _unary_like(c, node, "CLAMP", {"min": float(np.asarray(lo)), "max": float(np.asarray(hi))})
 
 
@@ -447,6 +511,47 @@ def _leaky(c, node, ctx):
 @handles(*UNARY)
 def _unary(c, node, ctx):
     _unary_like(c, node, "UNARY", {"kind": fmt.UNARY_KINDS[UNARY[node.op_type]]})
+
+
+def _chain(c, node, steps):
+    """Decompose an element-wise op into edgec ops: steps are (op, params, constant or None);
+    a constant becomes the second operand (or the first, for ("rdiv", c))."""
+    if c.dtype(node.input[0]) != np.float32:
+        raise ConversionError(f"model {c.name!r}, node {node.name!r} ({node.op_type}): float32 only")
+    nhwc = _elementwise_layout(c, node.input[:1])
+    cur = c.nhwc_input(node.input[0]) if nhwc else c.logical_input(node.input[0])
+    src = cur
+    shape = c.g.tensors[cur].shape
+    for k, (op, params, const) in enumerate(steps):
+        last = k == len(steps) - 1
+        out = c.output(node.output[0], nhwc) if last else c.g.unique_name(f"{node.output[0]}/{k}")
+        if not last:
+            c.g.add_tensor(out, shape)
+        if op == "rdiv":   # const / cur
+            _node(c, "DIV", [c.g.add_constant(f"{out}/c", np.array([const], np.float32)).name, cur], [out], {}, out)
+        elif op == "div_src":  # src / cur
+            _node(c, "DIV", [src, cur], [out], {}, out)
+        elif const is not None:
+            _node(c, op, [cur, c.g.add_constant(f"{out}/c", np.array([const], np.float32)).name], [out], params, out)
+        else:
+            _node(c, op, [cur], [out], params, out)
+        cur = out
+
+
+@handles("Reciprocal")
+def _reciprocal(c, node, ctx):
+    _chain(c, node, [("rdiv", {}, 1.0)])
+
+
+@handles("Softplus")
+def _softplus(c, node, ctx):  # log(1 + exp(x))
+    _chain(c, node, [("UNARY", {"kind": fmt.UNARY_KINDS["exp"]}, None), ("ADD", {}, 1.0),
+                     ("UNARY", {"kind": fmt.UNARY_KINDS["log"]}, None)])
+
+
+@handles("Softsign")
+def _softsign(c, node, ctx):  # x / (1 + |x|)
+    _chain(c, node, [("UNARY", {"kind": fmt.UNARY_KINDS["abs"]}, None), ("ADD", {}, 1.0), ("div_src", {}, None)])
 
 
 @handles("Erf")
@@ -491,7 +596,11 @@ def _reduce(c, node, ctx):
     axes = a.get("axes")
     if axes is None and len(node.input) > 1 and node.input[1]:
         axes = c.const(node.input[1])
-    axes = sorted(int(v) % rank for v in (axes if axes is not None else range(rank)))
+        if axes is None:
+            raise ConversionError(f"{ctx}: reduction axes must be constant")
+    if axes is not None and len(axes) == 0 and a.get("noop_with_empty_axes", 0):
+        raise ConversionError(f"{ctx}: noop_with_empty_axes is not supported")
+    axes = sorted(int(v) % rank for v in (axes if axes is not None and len(axes) else range(rank)))
     keep = a.get("keepdims", 1)
     nhwc = c.is_nhwc(node.input[0]) and (keep or axes in ([2, 3], [1, 2, 3], [0, 1, 2, 3]))
     x = c.graph_name(node.input[0]) if nhwc else c.logical_input(node.input[0])
@@ -605,6 +714,8 @@ def _matmul(c, node, ctx):
             b = b  # already [N, K]
     else:
         b = b.T if b is not None and b.ndim == 2 else None
+    if len(c.shape(node.input[0])) < 2 or (b is None and len(c.shape(node.input[1])) < 2):
+        raise ConversionError(f"{ctx}: MatMul with 1-D operands is not supported")
     x = c.logical_input(node.input[0])
     y = c.output(node.output[0], False)
     if b is not None:  # constant weights: FULLY_CONNECTED with [N, K]
@@ -619,6 +730,11 @@ def _matmul(c, node, ctx):
 
 @handles("Identity", "Dropout")
 def _identity(c, node, ctx):
+    if node.op_type == "Dropout":
+        training = c.const(node.input[2]) if len(node.input) > 2 and node.input[2] else None
+        if (len(node.input) > 2 and node.input[2] and (training is None or bool(np.asarray(training))))\
+                or (len(node.output) > 1 and node.output[1]):
+            raise ConversionError(f"{ctx}: Dropout in training mode (or with a mask output) is not supported")
     c.names[node.output[0]] = c.graph_name(node.input[0])
 
 
@@ -714,6 +830,8 @@ def _prepare(data: bytes, input_shape: dict | None, name: str):
                                   f"input_shape={{{inp.name!r}: (...)}} / --input-shape {inp.name}:...")
     if fixed:
         raise ConversionError(f"{name}: input_shape names unknown input(s) {sorted(fixed)}")
+    if not any(i.name not in inits for i in model.graph.input):
+        raise ConversionError(f"{name}: the model has no inputs (its outputs are constants)")
     del model.graph.value_info[:]
     model = _fold_to_static(model, name)
     _match_gelu(model)  # after inference: the fused node's output keeps the inferred shape
@@ -770,7 +888,7 @@ def load_onnx(model, input_shape: dict | None = None, name: str | None = None) -
     for inp in m.graph.input:
         if inp.name in inits:
             continue
-        t = c.g.add_tensor(c.g.unique_name(inp.name), c.shape(inp.name), c.dtypes.get(inp.name, np.float32))
+        t = c.g.add_tensor(c.g.unique_name(inp.name), c.shape(inp.name), c.dtype(inp.name))
         c.names[inp.name] = t.name
         c.g.inputs.append(t.name)
     try:

@@ -55,7 +55,7 @@ edgec_status edgec_gelu_prepare(edgec_node *node, edgec_error *err) {
     const edgec_gelu_params *p = (const edgec_gelu_params *)node->params;
     if (p->approximate != 0 && p->approximate != 1)
         return edgec_fail(err, EDGEC_ERR_INVALID, "approximate is %d, expected 0 (erf) or 1 (tanh)",
-                          p->approximate);
+                          (int)p->approximate);
     return prepare_elementwise(node, "GELU", err);
 }
 
@@ -80,7 +80,7 @@ void edgec_gelu_eval(const edgec_node *node, int32_t row_begin, int32_t row_end,
 edgec_status edgec_unary_prepare(edgec_node *node, edgec_error *err) {
     const edgec_unary_params *p = (const edgec_unary_params *)node->params;
     if (p->kind < EDGEC_UNARY_SIGMOID || p->kind > EDGEC_UNARY_HARD_SIGMOID)
-        return edgec_fail(err, EDGEC_ERR_UNSUPPORTED, "unknown unary kind %d (0..%d)", p->kind,
+        return edgec_fail(err, EDGEC_ERR_UNSUPPORTED, "unknown unary kind %d (0..%d)", (int)p->kind,
                           EDGEC_UNARY_HARD_SIGMOID);
     return prepare_elementwise(node, "UNARY", err);
 }

@@ -92,7 +92,7 @@ static edgec_status prepare(edgec_node *node, int kind, const char *op, edgec_er
     }
     if (a->rank > y->rank || b->rank > y->rank)
         return edgec_fail(err, EDGEC_ERR_INVALID, "inputs of rank %d and %d do not broadcast to rank %d",
-                          a->rank, b->rank, y->rank);
+                          (int)a->rank, (int)b->rank, (int)y->rank);
     if ((s = edgec_broadcast_strides(a, y->rank, y->dims, sa, err)) ||
         (s = edgec_broadcast_strides(b, y->rank, y->dims, sb, err)))
         return s;
@@ -100,8 +100,8 @@ static edgec_status prepare(edgec_node *node, int kind, const char *op, edgec_er
         const int32_t da = dim_at(a, y->rank, i), db = dim_at(b, y->rank, i);
         if (y->dims[i] != (da > db ? da : db))
             return edgec_fail(err, EDGEC_ERR_INVALID,
-                              "output dim %d is %d, broadcasting %d and %d gives %d", i, y->dims[i],
-                              da, db, da > db ? da : db);
+                              "output dim %d is %d, broadcasting %d and %d gives %d", (int)i, (int)y->dims[i],
+                              (int)da, (int)db, (int)(da > db ? da : db));
     }
     node->aux[A_KIND] = kind;
     if (node->aux[A_INT8]) int8_layout(node, sa, sb);

@@ -32,26 +32,26 @@ static inline edgec_status edgec_ops_check_tensor(const edgec_tensor *t, const c
     int64_t count = 1;
     int32_t d;
     if (!es)
-        return edgec_fail(err, EDGEC_ERR_UNSUPPORTED, "%s %d has unknown dtype %d", what, i,
-                          t->dtype);
+        return edgec_fail(err, EDGEC_ERR_UNSUPPORTED, "%s %d has unknown dtype %d", what, (int)i,
+                          (int)t->dtype);
     if (t->rank < 0 || t->rank > EDGEC_MAX_RANK)
-        return edgec_fail(err, EDGEC_ERR_INVALID, "%s %d has rank %d (0..%d)", what, i, t->rank,
+        return edgec_fail(err, EDGEC_ERR_INVALID, "%s %d has rank %d (0..%d)", what, (int)i, (int)t->rank,
                           EDGEC_MAX_RANK);
     for (d = 0; d < t->rank; ++d) {
         if (t->dims[d] < 1)
-            return edgec_fail(err, EDGEC_ERR_INVALID, "%s %d: dim %d is %d", what, i, d,
-                              t->dims[d]);
+            return edgec_fail(err, EDGEC_ERR_INVALID, "%s %d: dim %d is %d", what, (int)i, (int)d,
+                              (int)t->dims[d]);
         count *= t->dims[d];
         if (count > ((int64_t)1 << 40))
             return edgec_fail(err, EDGEC_ERR_INVALID, "%s %d has more than 2^40 elements", what,
-                              i);
+                              (int)i);
     }
     if ((uint64_t)count != (uint64_t)t->count || (uint64_t)t->nbytes != (uint64_t)count * es ||
         (uint64_t)t->nbytes > (uint64_t)PTRDIFF_MAX)
         return edgec_fail(err, EDGEC_ERR_INVALID,
                           "%s %d: %llu elements / %llu bytes do not match its dims (%lld elements "
                           "of %u bytes) or do not fit this target",
-                          what, i, (unsigned long long)t->count, (unsigned long long)t->nbytes,
+                          what, (int)i, (unsigned long long)t->count, (unsigned long long)t->nbytes,
                           (long long)count, (unsigned)es);
     return EDGEC_OK;
 }
@@ -72,7 +72,7 @@ static inline edgec_status edgec_ops_check_node(const edgec_node *node, int32_t 
         for (k = 0; k < node->input_count; ++k)
             if (node->inputs[k] == node->outputs[i])
                 return edgec_fail(err, EDGEC_ERR_INVALID,
-                                  "output %d is also input %d (in-place is not supported)", i, k);
+                                  "output %d is also input %d (in-place is not supported)", (int)i, (int)k);
     }
     return EDGEC_OK;
 }
@@ -84,11 +84,11 @@ static inline edgec_status edgec_ops_check_float(const edgec_node *node, const c
     int32_t i;
     for (i = 0; i < node->input_count; ++i)
         if (node->inputs[i] && node->inputs[i]->dtype != EDGEC_DTYPE_FLOAT32)
-            return edgec_fail(err, EDGEC_ERR_UNSUPPORTED, "input %d is %s; %s supports %s", i,
+            return edgec_fail(err, EDGEC_ERR_UNSUPPORTED, "input %d is %s; %s supports %s", (int)i,
                               edgec_dtype_name(node->inputs[i]->dtype), op, supports);
     for (i = 0; i < node->output_count; ++i)
         if (node->outputs[i]->dtype != EDGEC_DTYPE_FLOAT32)
-            return edgec_fail(err, EDGEC_ERR_UNSUPPORTED, "output %d is %s; %s supports %s", i,
+            return edgec_fail(err, EDGEC_ERR_UNSUPPORTED, "output %d is %s; %s supports %s", (int)i,
                               edgec_dtype_name(node->outputs[i]->dtype), op, supports);
     return EDGEC_OK;
 }

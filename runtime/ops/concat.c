@@ -15,26 +15,26 @@ edgec_status edgec_concat_prepare(edgec_node *node, edgec_error *err) {
     if (s) return s;
     y = node->outputs[0];
     if (p->axis < 0 || p->axis >= y->rank)
-        return edgec_fail(err, EDGEC_ERR_INVALID, "axis %d out of range for rank %d", p->axis, y->rank);
+        return edgec_fail(err, EDGEC_ERR_INVALID, "axis %d out of range for rank %d", (int)p->axis, (int)y->rank);
     for (i = 0; i < node->input_count; ++i) {
         const edgec_tensor *x = node->inputs[i];
-        if (!x) return edgec_fail(err, EDGEC_ERR_INVALID, "input %d is absent", i);
+        if (!x) return edgec_fail(err, EDGEC_ERR_INVALID, "input %d is absent", (int)i);
         if (x->dtype != y->dtype || x->rank != y->rank)
-            return edgec_fail(err, EDGEC_ERR_INVALID, "input %d is %s rank %d, output %s rank %d", i,
-                              edgec_dtype_name(x->dtype), x->rank, edgec_dtype_name(y->dtype), y->rank);
+            return edgec_fail(err, EDGEC_ERR_INVALID, "input %d is %s rank %d, output %s rank %d", (int)i,
+                              edgec_dtype_name(x->dtype), (int)x->rank, edgec_dtype_name(y->dtype), (int)y->rank);
         if (x->dtype != EDGEC_DTYPE_FLOAT32 && (x->scale != y->scale || x->zero_point != y->zero_point))
             return edgec_fail(err, EDGEC_ERR_INVALID,
-                              "quantized input %d (%g, %d) differs from the output (%g, %d)", i,
-                              (double)x->scale, x->zero_point, (double)y->scale, y->zero_point);
+                              "quantized input %d (%g, %d) differs from the output (%g, %d)", (int)i,
+                              (double)x->scale, (int)x->zero_point, (double)y->scale, (int)y->zero_point);
         for (d = 0; d < y->rank; ++d)
             if (d != p->axis && x->dims[d] != y->dims[d])
-                return edgec_fail(err, EDGEC_ERR_INVALID, "input %d dim %d is %d, output %d", i, d,
-                                  x->dims[d], y->dims[d]);
+                return edgec_fail(err, EDGEC_ERR_INVALID, "input %d dim %d is %d, output %d", (int)i, (int)d,
+                                  (int)x->dims[d], (int)y->dims[d]);
         total += x->dims[p->axis];
     }
     if (total != y->dims[p->axis])
         return edgec_fail(err, EDGEC_ERR_INVALID, "inputs sum to %lld along axis %d, output has %d",
-                          (long long)total, p->axis, y->dims[p->axis]);
+                          (long long)total, (int)p->axis, (int)y->dims[p->axis]);
     slice = (int64_t)edgec_dtype_size(y->dtype);
     for (d = 0; d < p->axis; ++d) outer *= y->dims[d];
     for (d = p->axis + 1; d < y->rank; ++d) slice *= y->dims[d];

@@ -30,14 +30,14 @@ static edgec_status check_geometry(edgec_node *node, int32_t sh, int32_t sw, int
     int64_t eh, ew, oh, ow;
     if (x->rank != 4 || y->rank != 4)
         return edgec_fail(err, EDGEC_ERR_INVALID,
-                          "input and output must be NHWC (rank 4), got ranks %d and %d", x->rank,
-                          y->rank);
+                          "input and output must be NHWC (rank 4), got ranks %d and %d", (int)x->rank,
+                          (int)y->rank);
     if (sh < 1 || sw < 1 || dh < 1 || dw < 1)
         return edgec_fail(err, EDGEC_ERR_INVALID, "stride %dx%d and dilation %dx%d must be >= 1",
-                          sh, sw, dh, dw);
+                          (int)sh, (int)sw, (int)dh, (int)dw);
     if (pt < 0 || pl < 0 || pb < 0 || pr < 0)
         return edgec_fail(err, EDGEC_ERR_INVALID, "negative padding (top %d, left %d, bottom %d, right %d)",
-                          pt, pl, pb, pr);
+                          (int)pt, (int)pl, (int)pb, (int)pr);
     eh = (int64_t)x->dims[1] + pt + pb;
     ew = (int64_t)x->dims[2] + pl + pr;
     if (eh > INT32_MAX || ew > INT32_MAX)
@@ -48,14 +48,14 @@ static edgec_status check_geometry(edgec_node *node, int32_t sh, int32_t sw, int
     if (oh < 0 || ow < 0)
         return edgec_fail(err, EDGEC_ERR_INVALID,
                           "kernel %dx%d with dilation %dx%d is larger than the padded input %lldx%lld",
-                          kh, kw, dh, dw, (long long)eh, (long long)ew);
+                          (int)kh, (int)kw, (int)dh, (int)dw, (long long)eh, (long long)ew);
     oh = oh / sh + 1;
     ow = ow / sw + 1;
     if (y->dims[0] != x->dims[0] || y->dims[1] != oh || y->dims[2] != ow)
         return edgec_fail(err, EDGEC_ERR_INVALID,
                           "output is [%d,%d,%d,%d], expected [%d,%lld,%lld,OC] for input [%d,%d,%d,%d]",
-                          y->dims[0], y->dims[1], y->dims[2], y->dims[3], x->dims[0], (long long)oh,
-                          (long long)ow, x->dims[0], x->dims[1], x->dims[2], x->dims[3]);
+                          (int)y->dims[0], (int)y->dims[1], (int)y->dims[2], (int)y->dims[3], (int)x->dims[0], (long long)oh,
+                          (long long)ow, (int)x->dims[0], (int)x->dims[1], (int)x->dims[2], (int)x->dims[3]);
     node->aux[A_N] = x->dims[0];
     node->aux[A_H] = x->dims[1];
     node->aux[A_W] = x->dims[2];
@@ -91,7 +91,7 @@ edgec_status edgec_conv2d_prepare(edgec_node *node, edgec_error *err) {
     w = node->inputs[1];
     if (w->rank != 4)
         return edgec_fail(err, EDGEC_ERR_INVALID, "weights must be [OC,KH,KW,IC/groups], got rank %d",
-                          w->rank);
+                          (int)w->rank);
     if ((s = check_geometry(node, p->stride_h, p->stride_w, p->dilation_h, p->dilation_w,
                             p->pad_top, p->pad_left, p->pad_bottom, p->pad_right, w->dims[1],
                             w->dims[2], err)))
@@ -100,7 +100,7 @@ edgec_status edgec_conv2d_prepare(edgec_node *node, edgec_error *err) {
         (int64_t)w->dims[3] * p->groups != node->aux[A_C] || w->dims[0] != node->aux[A_OC])
         return edgec_fail(err, EDGEC_ERR_INVALID,
                           "weights [%d,%d,%d,%d] with groups=%d do not fit %lld input / %lld output channels",
-                          w->dims[0], w->dims[1], w->dims[2], w->dims[3], p->groups,
+                          (int)w->dims[0], (int)w->dims[1], (int)w->dims[2], (int)w->dims[3], (int)p->groups,
                           (long long)node->aux[A_C], (long long)node->aux[A_OC]);
     node->aux[A_ICG] = w->dims[3];
     node->aux[A_OCG] = node->aux[A_OC] / p->groups;
@@ -234,7 +234,7 @@ edgec_status edgec_depthwise_conv2d_prepare(edgec_node *node, edgec_error *err) 
     w = node->inputs[1];
     if (w->rank != 4 || w->dims[0] != 1)
         return edgec_fail(err, EDGEC_ERR_INVALID, "weights must be [1,KH,KW,C*M], got rank %d with dim 0 = %d",
-                          w->rank, w->dims[0]);
+                          (int)w->rank, (int)w->dims[0]);
     if ((s = check_geometry(node, p->stride_h, p->stride_w, p->dilation_h, p->dilation_w,
                             p->pad_top, p->pad_left, p->pad_bottom, p->pad_right, w->dims[1],
                             w->dims[2], err)))
@@ -243,8 +243,8 @@ edgec_status edgec_depthwise_conv2d_prepare(edgec_node *node, edgec_error *err) 
         w->dims[3] != node->aux[A_OC])
         return edgec_fail(err, EDGEC_ERR_INVALID,
                           "%lld input channels x depth_multiplier %d != %lld output channels (weights have %d)",
-                          (long long)node->aux[A_C], p->depth_multiplier, (long long)node->aux[A_OC],
-                          w->dims[3]);
+                          (long long)node->aux[A_C], (int)p->depth_multiplier, (long long)node->aux[A_OC],
+                          (int)w->dims[3]);
     node->aux[A_ICG] = 1;
     node->aux[A_OCG] = p->depth_multiplier;
     node->aux[A_INT8] = q;

@@ -28,10 +28,10 @@ edgec_status edgec_conv_int8_check(edgec_node *node, int32_t channels, edgec_err
     if (node->inputs[1]->dtype != EDGEC_DTYPE_INT8 || node->outputs[0]->dtype != EDGEC_DTYPE_INT8)
         return edgec_fail(err, EDGEC_ERR_UNSUPPORTED, "int8 input needs int8 weights and output");
     if (b && (b->dtype != EDGEC_DTYPE_INT32 || (int64_t)b->count != channels))
-        return edgec_fail(err, EDGEC_ERR_INVALID, "bias must be int32[%d]", channels);
+        return edgec_fail(err, EDGEC_ERR_INVALID, "bias must be int32[%d]", (int)channels);
     if (!m || !s || m->dtype != EDGEC_DTYPE_INT32 || s->dtype != EDGEC_DTYPE_INT32 ||
         (int64_t)m->count != channels || (int64_t)s->count != channels)
-        return edgec_fail(err, EDGEC_ERR_INVALID, "requantization multiplier/shift must be int32[%d]", channels);
+        return edgec_fail(err, EDGEC_ERR_INVALID, "requantization multiplier/shift must be int32[%d]", (int)channels);
     {
         const int32_t *sh = (const int32_t *)s->data;
         int32_t i;
@@ -39,7 +39,7 @@ edgec_status edgec_conv_int8_check(edgec_node *node, int32_t channels, edgec_err
             return edgec_fail(err, EDGEC_ERR_INVALID, "multiplier/shift must be constants");
         for (i = 0; i < channels; ++i)
             if (sh[i] < -31 || sh[i] > 30)
-                return edgec_fail(err, EDGEC_ERR_INVALID, "shift %d of channel %d is out of [-31, 30]", sh[i], i);
+                return edgec_fail(err, EDGEC_ERR_INVALID, "shift %d of channel %d is out of [-31, 30]", (int)sh[i], (int)i);
     }
     return EDGEC_OK;
 }

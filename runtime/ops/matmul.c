@@ -30,7 +30,7 @@ edgec_status edgec_fully_connected_prepare(edgec_node *node, edgec_error *err) {
     b = node->input_count > 2 ? node->inputs[2] : 0;
     y = node->outputs[0];
     if (w->rank != 2)
-        return edgec_fail(err, EDGEC_ERR_INVALID, "weights must be [N, K], got rank %d", w->rank);
+        return edgec_fail(err, EDGEC_ERR_INVALID, "weights must be [N, K], got rank %d", (int)w->rank);
     n = w->dims[0];
     k = w->dims[1];
     if ((int64_t)x->count % k)
@@ -106,10 +106,10 @@ edgec_status edgec_batch_matmul_prepare(edgec_node *node, edgec_error *err) {
     y = node->outputs[0];
     if (p->transpose_a < 0 || p->transpose_a > 1 || p->transpose_b < 0 || p->transpose_b > 1)
         return edgec_fail(err, EDGEC_ERR_INVALID, "transpose_a %d / transpose_b %d must be 0 or 1",
-                          p->transpose_a, p->transpose_b);
+                          (int)p->transpose_a, (int)p->transpose_b);
     if (a->rank < 2 || b->rank < 2 || y->rank < a->rank || y->rank < b->rank)
         return edgec_fail(err, EDGEC_ERR_INVALID, "ranks %d x %d -> %d are not a batched matmul",
-                          a->rank, b->rank, y->rank);
+                          (int)a->rank, (int)b->rank, (int)y->rank);
     m = p->transpose_a ? a->dims[a->rank - 1] : a->dims[a->rank - 2];
     k = p->transpose_a ? a->dims[a->rank - 2] : a->dims[a->rank - 1];
     kb = p->transpose_b ? b->dims[b->rank - 1] : b->dims[b->rank - 2];
@@ -118,7 +118,7 @@ edgec_status edgec_batch_matmul_prepare(edgec_node *node, edgec_error *err) {
         return edgec_fail(err, EDGEC_ERR_INVALID,
                           "[%lld x %lld] x [%lld x %lld] does not give the output's last dims [%d x %d]",
                           (long long)m, (long long)k, (long long)kb, (long long)n,
-                          y->dims[y->rank - 2], y->dims[y->rank - 1]);
+                          (int)(y->dims[y->rank - 2]), (int)(y->dims[y->rank - 1]));
     r = y->rank - 2;
     sa = m * k;
     sb = k * n;
@@ -127,8 +127,8 @@ edgec_status edgec_batch_matmul_prepare(edgec_node *node, edgec_error *err) {
         const int32_t da = ia >= 0 ? a->dims[ia] : 1, db = ib >= 0 ? b->dims[ib] : 1;
         if ((da != 1 && db != 1 && da != db) || y->dims[d] != (da > db ? da : db))
             return edgec_fail(err, EDGEC_ERR_INVALID,
-                              "batch axis %d: %d and %d do not broadcast to the output's %d", d, da,
-                              db, y->dims[d]);
+                              "batch axis %d: %d and %d do not broadcast to the output's %d", (int)d, (int)da,
+                              (int)db, (int)y->dims[d]);
         node->aux[BM_SA + d] = da == 1 ? 0 : sa;
         node->aux[BM_SB + d] = db == 1 ? 0 : sb;
         sa *= da;

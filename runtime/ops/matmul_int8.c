@@ -42,7 +42,7 @@ edgec_status edgec_fully_connected_int8_prepare(edgec_node *node, edgec_error *e
         const int32_t *sh = (const int32_t *)s->data;
         int64_t i;
         for (i = 0; i < n; ++i)
-            if (sh[i] < -31 || sh[i] > 30) return edgec_fail(err, EDGEC_ERR_INVALID, "shift %d out of range", sh[i]);
+            if (sh[i] < -31 || sh[i] > 30) return edgec_fail(err, EDGEC_ERR_INVALID, "shift %d out of range", (int)sh[i]);
     }
     node->aux[0] = (int64_t)x->count / k;
     node->aux[1] = n;

@@ -56,7 +56,7 @@ static edgec_status fill_bytes(edgec_node *node, int32_t dtype, float value, edg
         break;
     }
     if (!ok)
-        return edgec_fail(err, EDGEC_ERR_INVALID, "pad value %g is not a %s value", v,
+        return edgec_fail(err, EDGEC_ERR_INVALID, "pad value %g is not representable as %s", v,
                           edgec_dtype_name(dtype));
     memcpy(&node->aux[A_FILL], bytes, 8);
     node->aux[A_ZERO] = dtype == EDGEC_DTYPE_FLOAT32 ? (value == 0.0f && !signbit(value)) : v == 0.0;
@@ -73,28 +73,28 @@ edgec_status edgec_pad_prepare(edgec_node *node, edgec_error *err) {
     y = node->outputs[0];
     if (x->dtype != y->dtype || x->rank != y->rank)
         return edgec_fail(err, EDGEC_ERR_INVALID, "input %s rank %d, output %s rank %d: type and rank must match",
-                          edgec_dtype_name(x->dtype), x->rank, edgec_dtype_name(y->dtype), y->rank);
+                          edgec_dtype_name(x->dtype), (int)x->rank, edgec_dtype_name(y->dtype), (int)y->rank);
     if (x->dtype != EDGEC_DTYPE_FLOAT32 && (x->scale != y->scale || x->zero_point != y->zero_point))
         return edgec_fail(err, EDGEC_ERR_INVALID, "input and output quantization differ (%g, %d vs %g, %d)",
-                          (double)x->scale, x->zero_point, (double)y->scale, y->zero_point);
+                          (double)x->scale, (int)x->zero_point, (double)y->scale, (int)y->zero_point);
     if (p->mode < 0 || p->mode > 2)
         return edgec_fail(err, EDGEC_ERR_UNSUPPORTED, "unknown pad mode %d (0 constant, 1 reflect, 2 edge)",
-                          p->mode);
+                          (int)p->mode);
     for (i = 0; i < EDGEC_MAX_RANK; ++i) {
         const int32_t before = p->pads[2 * i], after = p->pads[2 * i + 1];
         if (i >= x->rank) {
             if (before || after)
                 return edgec_fail(err, EDGEC_ERR_INVALID, "pads (%d, %d) given for axis %d of a rank %d tensor",
-                                  before, after, i, x->rank);
+                                  (int)before, (int)after, (int)i, (int)x->rank);
             continue;
         }
         if (before < 0 || after < 0 || (int64_t)x->dims[i] + before + after != y->dims[i])
-            return edgec_fail(err, EDGEC_ERR_INVALID, "axis %d: %d + pads (%d, %d) != output %d", i,
-                              x->dims[i], before, after, y->dims[i]);
+            return edgec_fail(err, EDGEC_ERR_INVALID, "axis %d: %d + pads (%d, %d) != output %d", (int)i,
+                              (int)x->dims[i], (int)before, (int)after, (int)y->dims[i]);
         if (p->mode == 1 && (before >= x->dims[i] || after >= x->dims[i]))
             return edgec_fail(err, EDGEC_ERR_INVALID,
-                              "axis %d: reflect pads (%d, %d) must be smaller than the axis size %d", i,
-                              before, after, x->dims[i]);
+                              "axis %d: reflect pads (%d, %d) must be smaller than the axis size %d", (int)i,
+                              (int)before, (int)after, (int)x->dims[i]);
     }
     node->aux[A_AXIS] = x->rank > 0 ? x->rank - 1 : 0;
     while (node->aux[A_AXIS] > 0 && !p->pads[2 * node->aux[A_AXIS]] && !p->pads[2 * node->aux[A_AXIS] + 1])

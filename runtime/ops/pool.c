@@ -30,19 +30,19 @@ static edgec_status prepare(edgec_node *node, int avg, const char *op, edgec_err
     }
     if (x->rank != 4 || y->rank != 4)
         return edgec_fail(err, EDGEC_ERR_INVALID, "input and output must be NHWC (rank 4), got ranks %d and %d",
-                          x->rank, y->rank);
+                          (int)x->rank, (int)y->rank);
     if (p->filter_h < 1 || p->filter_w < 1 || p->stride_h < 1 || p->stride_w < 1)
         return edgec_fail(err, EDGEC_ERR_INVALID, "filter %dx%d and stride %dx%d must be >= 1",
-                          p->filter_h, p->filter_w, p->stride_h, p->stride_w);
+                          (int)p->filter_h, (int)p->filter_w, (int)p->stride_h, (int)p->stride_w);
     if (p->pad_top < 0 || p->pad_left < 0 || p->pad_bottom < 0 || p->pad_right < 0 ||
         p->pad_top >= p->filter_h || p->pad_bottom >= p->filter_h || p->pad_left >= p->filter_w ||
         p->pad_right >= p->filter_w)
         return edgec_fail(err, EDGEC_ERR_INVALID,
                           "padding (top %d, left %d, bottom %d, right %d) must be in [0, filter) for filter %dx%d",
-                          p->pad_top, p->pad_left, p->pad_bottom, p->pad_right, p->filter_h, p->filter_w);
+                          (int)p->pad_top, (int)p->pad_left, (int)p->pad_bottom, (int)p->pad_right, (int)p->filter_h, (int)p->filter_w);
     if (p->count_include_pad != 0 && p->count_include_pad != 1)
         return edgec_fail(err, EDGEC_ERR_INVALID, "count_include_pad is %d, expected 0 or 1",
-                          p->count_include_pad);
+                          (int)p->count_include_pad);
     eh = (int64_t)x->dims[1] + p->pad_top + p->pad_bottom;
     ew = (int64_t)x->dims[2] + p->pad_left + p->pad_right;
     if (eh > INT32_MAX || ew > INT32_MAX)
@@ -50,13 +50,13 @@ static edgec_status prepare(edgec_node *node, int avg, const char *op, edgec_err
                           (long long)eh, (long long)ew);
     if (eh < p->filter_h || ew < p->filter_w)
         return edgec_fail(err, EDGEC_ERR_INVALID, "filter %dx%d is larger than the padded input %lldx%lld",
-                          p->filter_h, p->filter_w, (long long)eh, (long long)ew);
+                          (int)p->filter_h, (int)p->filter_w, (long long)eh, (long long)ew);
     oh = (eh - p->filter_h) / p->stride_h + 1;
     ow = (ew - p->filter_w) / p->stride_w + 1;
     if (y->dims[0] != x->dims[0] || y->dims[1] != oh || y->dims[2] != ow || y->dims[3] != x->dims[3])
         return edgec_fail(err, EDGEC_ERR_INVALID, "output is [%d,%d,%d,%d], expected [%d,%lld,%lld,%d]",
-                          y->dims[0], y->dims[1], y->dims[2], y->dims[3], x->dims[0], (long long)oh,
-                          (long long)ow, x->dims[3]);
+                          (int)y->dims[0], (int)y->dims[1], (int)y->dims[2], (int)y->dims[3], (int)x->dims[0], (long long)oh,
+                          (long long)ow, (int)x->dims[3]);
     node->aux[A_H] = x->dims[1];
     node->aux[A_W] = x->dims[2];
     node->aux[A_C] = x->dims[3];

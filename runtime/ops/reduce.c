@@ -57,11 +57,11 @@ edgec_status edgec_reduce_prepare(edgec_node *node, edgec_error *err) {
         (s = edgec_ops_check_float(node, "REDUCE", "float32 (int8: MEAN)", err)))
         return s;
     if (p->kind < EDGEC_REDUCE_MEAN || p->kind > EDGEC_REDUCE_MIN)
-        return edgec_fail(err, EDGEC_ERR_UNSUPPORTED, "unknown reduce kind %d (0..%d)", p->kind,
+        return edgec_fail(err, EDGEC_ERR_UNSUPPORTED, "unknown reduce kind %d (0..%d)", (int)p->kind,
                           EDGEC_REDUCE_MIN);
     if (x->rank < 1 || p->axes_mask <= 0 || p->axes_mask >= (1 << x->rank))
         return edgec_fail(err, EDGEC_ERR_INVALID, "axes mask 0x%x does not select axes of rank %d",
-                          (unsigned)p->axes_mask, x->rank);
+                          (unsigned)p->axes_mask, (int)x->rank);
     for (i = 0; i < x->rank; ++i) {
         if (p->axes_mask >> i & 1) reduced *= x->dims[i];
         else kept *= x->dims[i];

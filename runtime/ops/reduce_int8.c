@@ -13,7 +13,7 @@ edgec_status edgec_reduce_int8_prepare(edgec_node *node, edgec_error *err) {
     if (node->outputs[0]->dtype != EDGEC_DTYPE_INT8 || p->kind != EDGEC_REDUCE_MEAN)
         return edgec_fail(err, EDGEC_ERR_UNSUPPORTED, "int8 REDUCE supports MEAN to int8 only");
     if (p->q_mode < 0 || p->q_mode > 1 || (p->q_mode == 0 && (p->q_shift < -31 || p->q_shift > 30)))
-        return edgec_fail(err, EDGEC_ERR_INVALID, "int8 MEAN mode %d / shift %d invalid", p->q_mode, p->q_shift);
+        return edgec_fail(err, EDGEC_ERR_INVALID, "int8 MEAN mode %d / shift %d invalid", (int)p->q_mode, (int)p->q_shift);
     if (node->aux[7] > (1 << 22))
         return edgec_fail(err, EDGEC_ERR_UNSUPPORTED, "int8 MEAN over %lld values would overflow int32",
                           (long long)node->aux[7]);

@@ -23,18 +23,22 @@ edgec_status edgec_resize_prepare(edgec_node *node, edgec_error *err) {
         return s;
     x = node->inputs[0];
     y = node->outputs[0];
-    if (x->rank != 4 || y->rank != 4 || x->dims[0] != y->dims[0] || x->dims[3] != y->dims[3])
-        return edgec_fail(err, EDGEC_ERR_INVALID, "RESIZE maps [N,H,W,C] to [N,OH,OW,C], got ranks %d -> %d",
-                          x->rank, y->rank);
+    if (x->rank != 4 || y->rank != 4)
+        return edgec_fail(err, EDGEC_ERR_INVALID, "input and output must be NHWC (rank 4), got ranks %d and %d",
+                          (int)x->rank, (int)y->rank);
+    if (x->dims[0] != y->dims[0] || x->dims[3] != y->dims[3])
+        return edgec_fail(err, EDGEC_ERR_INVALID, "[%d,%d,%d,%d] -> [%d,%d,%d,%d]: batch and channels must match",
+                          (int)x->dims[0], (int)x->dims[1], (int)x->dims[2], (int)x->dims[3], (int)y->dims[0], (int)y->dims[1], (int)y->dims[2],
+                          (int)y->dims[3]);
     if (p->mode < 0 || p->mode > 1 || p->coord < EDGEC_RESIZE_ASYMMETRIC ||
         p->coord > EDGEC_RESIZE_PYTORCH_HALF_PIXEL || p->nearest < EDGEC_RESIZE_ROUND_PREFER_FLOOR ||
         p->nearest > EDGEC_RESIZE_CEIL)
         return edgec_fail(err, EDGEC_ERR_UNSUPPORTED, "mode %d / coord %d / nearest %d not supported",
-                          p->mode, p->coord, p->nearest);
+                          (int)p->mode, (int)p->coord, (int)p->nearest);
     if (x->dims[1] > MAX_SPATIAL || x->dims[2] > MAX_SPATIAL || y->dims[1] > MAX_SPATIAL ||
         y->dims[2] > MAX_SPATIAL)
         return edgec_fail(err, EDGEC_ERR_UNSUPPORTED, "spatial sizes %dx%d -> %dx%d exceed 2^24",
-                          x->dims[1], x->dims[2], y->dims[1], y->dims[2]);
+                          (int)x->dims[1], (int)x->dims[2], (int)y->dims[1], (int)y->dims[2]);
     return edgec_ops_set_rows(node, (int64_t)y->dims[0] * y->dims[1], err);
 }
 

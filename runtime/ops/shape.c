@@ -17,7 +17,7 @@ static edgec_status same_type(const edgec_node *node, edgec_error *err) {
                           (unsigned long long)x->count, (unsigned long long)y->count);
     if (x->dtype != EDGEC_DTYPE_FLOAT32 && (x->scale != y->scale || x->zero_point != y->zero_point))
         return edgec_fail(err, EDGEC_ERR_INVALID, "input quantization (%g, %d) differs from the output's (%g, %d)",
-                          (double)x->scale, x->zero_point, (double)y->scale, y->zero_point);
+                          (double)x->scale, (int)x->zero_point, (double)y->scale, (int)y->zero_point);
     return EDGEC_OK;
 }
 
@@ -66,19 +66,19 @@ edgec_status edgec_transpose_prepare(edgec_node *node, edgec_error *err) {
     x = node->inputs[0];
     y = node->outputs[0];
     if (x->rank != y->rank)
-        return edgec_fail(err, EDGEC_ERR_INVALID, "input rank %d, output rank %d", x->rank, y->rank);
+        return edgec_fail(err, EDGEC_ERR_INVALID, "input rank %d, output rank %d", (int)x->rank, (int)y->rank);
     for (i = x->rank - 1; i >= 0; --i) {
         xstride[i] = st;
         st *= x->dims[i];
     }
     for (i = 0; i < x->rank; ++i) {
         if (p->perm[i] < 0 || p->perm[i] >= x->rank || (seen >> p->perm[i] & 1))
-            return edgec_fail(err, EDGEC_ERR_INVALID, "perm[%d] = %d: perm is not a permutation of 0..%d", i,
-                              p->perm[i], x->rank - 1);
+            return edgec_fail(err, EDGEC_ERR_INVALID, "perm[%d] = %d: perm is not a permutation of 0..%d", (int)i,
+                              (int)p->perm[i], (int)x->rank - 1);
         seen |= 1 << p->perm[i];
         if (y->dims[i] != x->dims[p->perm[i]])
-            return edgec_fail(err, EDGEC_ERR_INVALID, "output dim %d is %d, input dim perm[%d] = %d is %d", i,
-                              y->dims[i], i, p->perm[i], x->dims[p->perm[i]]);
+            return edgec_fail(err, EDGEC_ERR_INVALID, "output dim %d is %d, input dim perm[%d] = %d is %d", (int)i,
+                              (int)y->dims[i], (int)i, (int)p->perm[i], (int)x->dims[p->perm[i]]);
         node->aux[1 + i] = xstride[p->perm[i]];
     }
     rank = x->rank > 0 ? x->rank : 1;
@@ -118,15 +118,15 @@ edgec_status edgec_depth_to_space_prepare(edgec_node *node, edgec_error *err) {
     bb = b * b;
     if (x->rank != 4 || y->rank != 4)
         return edgec_fail(err, EDGEC_ERR_INVALID, "input and output must be NHWC (rank 4), got ranks %d and %d",
-                          x->rank, y->rank);
+                          (int)x->rank, (int)y->rank);
     if (b < 1 || (p->mode != 0 && p->mode != 1))
-        return edgec_fail(err, EDGEC_ERR_INVALID, "block_size %d must be >= 1 and mode %d 0 (DCR) or 1 (CRD)",
-                          p->block_size, p->mode);
+        return edgec_fail(err, EDGEC_ERR_INVALID, "block_size %d must be >= 1 and mode %d must be 0 (DCR) or 1 (CRD)",
+                          (int)p->block_size, (int)p->mode);
     if (x->dims[3] % bb || y->dims[0] != x->dims[0] || y->dims[1] != x->dims[1] * b ||
         y->dims[2] != x->dims[2] * b || y->dims[3] != x->dims[3] / bb)
         return edgec_fail(err, EDGEC_ERR_INVALID, "[%d,%d,%d,%d] with block_size %lld does not give [%d,%d,%d,%d]",
-                          x->dims[0], x->dims[1], x->dims[2], x->dims[3], (long long)b, y->dims[0],
-                          y->dims[1], y->dims[2], y->dims[3]);
+                          (int)x->dims[0], (int)x->dims[1], (int)x->dims[2], (int)x->dims[3], (long long)b, (int)y->dims[0],
+                          (int)y->dims[1], (int)y->dims[2], (int)y->dims[3]);
     return edgec_ops_set_rows(node, (int64_t)y->dims[0] * y->dims[1], err);
 }
 

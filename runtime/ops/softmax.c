@@ -20,7 +20,7 @@ edgec_status edgec_softmax_prepare(edgec_node *node, edgec_error *err) {
         return edgec_fail(err, EDGEC_ERR_INVALID, "input has %llu elements, output %llu",
                           (unsigned long long)x->count, (unsigned long long)y->count);
     if (p->axis < 0 || p->axis >= x->rank)
-        return edgec_fail(err, EDGEC_ERR_INVALID, "axis %d out of range for rank %d", p->axis, x->rank);
+        return edgec_fail(err, EDGEC_ERR_INVALID, "axis %d out of range for rank %d", (int)p->axis, (int)x->rank);
     if (p->beta != p->beta)
         return edgec_fail(err, EDGEC_ERR_INVALID, "beta is NaN");
     n = x->dims[p->axis];
