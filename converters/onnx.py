@@ -177,7 +177,8 @@ def _node(c, op, ins, outs, params=None, name=""):
 
 FOLDABLE = {"Shape", "Gather", "Unsqueeze", "Squeeze", "Concat", "Cast", "Slice", "Reshape", "Mul", "Add",
             "Sub", "Div", "Identity", "Constant", "ConstantOfShape", "Range", "Equal", "Where", "Flatten",
-            "Transpose", "Sqrt", "Floor", "Ceil", "Min", "Max", "Expand", "Neg", "Pow"}
+            "Transpose", "Sqrt", "Floor", "Ceil", "Min", "Max", "Expand", "Neg", "Pow",
+            "DequantizeLinear", "QuantizeLinear"}
 
 
 def _fold(c: _Converter, node) -> bool:
@@ -239,6 +240,20 @@ def _fold(c: _Converter, node) -> bool:
         r = np.arange(x, ins[1], ins[2])
     elif op == "Expand":
         r = x * np.ones(tuple(int(d) for d in ins[1]), dtype=x.dtype)
+    elif op in ("DequantizeLinear", "QuantizeLinear"):
+        scale = ins[1].astype(np.float32)
+        zp = ins[2] if len(ins) > 2 and ins[2] is not None else np.zeros_like(scale, dtype=np.uint8)
+        if scale.size > 1:  # per-axis
+            shape = [1] * x.ndim
+            shape[a.get("axis", 1) % x.ndim] = -1
+            scale, zpb = scale.reshape(shape), zp.reshape(shape)
+        else:
+            zpb = zp
+        if op == "DequantizeLinear":
+            r = ((x.astype(np.int64) - zpb.astype(np.int64)) * scale).astype(np.float32)
+        else:
+            info = np.iinfo(zp.dtype)
+            r = np.clip(np.rint(x / scale) + zpb.astype(np.int64), info.min, info.max).astype(zp.dtype)
     elif op == "Identity":
         r = x
     elif op == "Where":
@@ -552,6 +567,46 @@ def _softplus(c, node, ctx):  # log(1 + exp(x))
 @handles("Softsign")
 def _softsign(c, node, ctx):  # x / (1 + |x|)
     _chain(c, node, [("UNARY", {"kind": fmt.UNARY_KINDS["abs"]}, None), ("ADD", {}, 1.0), ("div_src", {}, None)])
+
+
+def _qparams(c, node, ctx, scale_i=1, zp_i=2):
+    scale = c.const(node.input[scale_i])
+    zp = c.const(node.input[zp_i]) if len(node.input) > zp_i and node.input[zp_i] else None
+    if scale is None or (len(node.input) > zp_i and node.input[zp_i] and zp is None):
+        raise ConversionError(f"{ctx}: quantization scale and zero point must be constants")
+    return scale, zp
+
+
+@handles("QuantizeLinear")
+def _quantize_linear(c, node, ctx):
+    """Activations: a QUANTIZE op (per-tensor). A QDQ model then runs as its definition
+    says: float ops between DequantizeLinear and QuantizeLinear (ties round half away from
+    zero here, half to even in ONNX: at most 1 LSB on exact ties)."""
+    scale, zp = _qparams(c, node, ctx)
+    if scale.size != 1:
+        raise ConversionError(f"{ctx}: per-axis quantization of activations is not supported")
+    dtype = np.dtype(zp.dtype) if zp is not None else np.dtype(np.uint8)
+    if dtype not in (np.dtype(np.int8), np.dtype(np.uint8)):
+        raise ConversionError(f"{ctx}: QuantizeLinear to {dtype} is not supported (int8, uint8)")
+    nhwc = c.is_nhwc(node.input[0])
+    x = c.graph_name(node.input[0])
+    y = c.output(node.output[0], nhwc, dtype.type)
+    t = c.g.tensors[y]
+    t.scale, t.zero_point = float(np.float32(scale.reshape(-1)[0])), int(zp.reshape(-1)[0]) if zp is not None else 0
+    _node(c, "QUANTIZE", [x], [y], {}, node.name)
+
+
+@handles("DequantizeLinear")
+def _dequantize_linear(c, node, ctx):
+    scale, zp = _qparams(c, node, ctx)
+    x = c.graph_name(node.input[0])
+    t = c.g.tensors[x]
+    if scale.size != 1 or t.scale != float(np.float32(scale.reshape(-1)[0])) or \
+            t.zero_point != (int(zp.reshape(-1)[0]) if zp is not None else 0):
+        raise ConversionError(f"{ctx}: DequantizeLinear parameters differ from the tensor's quantization")
+    nhwc = c.is_nhwc(node.input[0])
+    y = c.output(node.output[0], nhwc, np.float32)
+    _node(c, "DEQUANTIZE", [x], [y], {}, node.name)
 
 
 @handles("Erf")

@@ -100,8 +100,8 @@ static edgec_status prepare(edgec_node *node, int kind, const char *op, edgec_er
         const int32_t da = dim_at(a, y->rank, i), db = dim_at(b, y->rank, i);
         if (y->dims[i] != (da > db ? da : db))
             return edgec_fail(err, EDGEC_ERR_INVALID,
-                              "output dim %d is %d, broadcasting %d and %d gives %d", (int)i, (int)y->dims[i],
-                              (int)da, (int)db, (int)(da > db ? da : db));
+                              "output dim %d is %d, broadcasting %d and %d gives %d", (int)i,
+                              (int)y->dims[i], (int)da, (int)db, (int)(da > db ? da : db));
     }
     node->aux[A_KIND] = kind;
     if (node->aux[A_INT8]) int8_layout(node, sa, sb);

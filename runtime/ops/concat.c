@@ -21,15 +21,16 @@ edgec_status edgec_concat_prepare(edgec_node *node, edgec_error *err) {
         if (!x) return edgec_fail(err, EDGEC_ERR_INVALID, "input %d is absent", (int)i);
         if (x->dtype != y->dtype || x->rank != y->rank)
             return edgec_fail(err, EDGEC_ERR_INVALID, "input %d is %s rank %d, output %s rank %d", (int)i,
-                              edgec_dtype_name(x->dtype), (int)x->rank, edgec_dtype_name(y->dtype), (int)y->rank);
+                              edgec_dtype_name(x->dtype), (int)x->rank, edgec_dtype_name(y->dtype),
+                              (int)y->rank);
         if (x->dtype != EDGEC_DTYPE_FLOAT32 && (x->scale != y->scale || x->zero_point != y->zero_point))
             return edgec_fail(err, EDGEC_ERR_INVALID,
                               "quantized input %d (%g, %d) differs from the output (%g, %d)", (int)i,
                               (double)x->scale, (int)x->zero_point, (double)y->scale, (int)y->zero_point);
         for (d = 0; d < y->rank; ++d)
             if (d != p->axis && x->dims[d] != y->dims[d])
-                return edgec_fail(err, EDGEC_ERR_INVALID, "input %d dim %d is %d, output %d", (int)i, (int)d,
-                                  (int)x->dims[d], (int)y->dims[d]);
+                return edgec_fail(err, EDGEC_ERR_INVALID, "input %d dim %d is %d, output %d", (int)i,
+                                  (int)d, (int)x->dims[d], (int)y->dims[d]);
         total += x->dims[p->axis];
     }
     if (total != y->dims[p->axis])

@@ -54,8 +54,9 @@ static edgec_status check_geometry(edgec_node *node, int32_t sh, int32_t sw, int
     if (y->dims[0] != x->dims[0] || y->dims[1] != oh || y->dims[2] != ow)
         return edgec_fail(err, EDGEC_ERR_INVALID,
                           "output is [%d,%d,%d,%d], expected [%d,%lld,%lld,OC] for input [%d,%d,%d,%d]",
-                          (int)y->dims[0], (int)y->dims[1], (int)y->dims[2], (int)y->dims[3], (int)x->dims[0], (long long)oh,
-                          (long long)ow, (int)x->dims[0], (int)x->dims[1], (int)x->dims[2], (int)x->dims[3]);
+                          (int)y->dims[0], (int)y->dims[1], (int)y->dims[2], (int)y->dims[3],
+                          (int)x->dims[0], (long long)oh, (long long)ow, (int)x->dims[0], (int)x->dims[1],
+                          (int)x->dims[2], (int)x->dims[3]);
     node->aux[A_N] = x->dims[0];
     node->aux[A_H] = x->dims[1];
     node->aux[A_W] = x->dims[2];
@@ -100,8 +101,8 @@ edgec_status edgec_conv2d_prepare(edgec_node *node, edgec_error *err) {
         (int64_t)w->dims[3] * p->groups != node->aux[A_C] || w->dims[0] != node->aux[A_OC])
         return edgec_fail(err, EDGEC_ERR_INVALID,
                           "weights [%d,%d,%d,%d] with groups=%d do not fit %lld input / %lld output channels",
-                          (int)w->dims[0], (int)w->dims[1], (int)w->dims[2], (int)w->dims[3], (int)p->groups,
-                          (long long)node->aux[A_C], (long long)node->aux[A_OC]);
+                          (int)w->dims[0], (int)w->dims[1], (int)w->dims[2], (int)w->dims[3],
+                          (int)p->groups, (long long)node->aux[A_C], (long long)node->aux[A_OC]);
     node->aux[A_ICG] = w->dims[3];
     node->aux[A_OCG] = node->aux[A_OC] / p->groups;
     node->aux[A_INT8] = q;

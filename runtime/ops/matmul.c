@@ -127,8 +127,8 @@ edgec_status edgec_batch_matmul_prepare(edgec_node *node, edgec_error *err) {
         const int32_t da = ia >= 0 ? a->dims[ia] : 1, db = ib >= 0 ? b->dims[ib] : 1;
         if ((da != 1 && db != 1 && da != db) || y->dims[d] != (da > db ? da : db))
             return edgec_fail(err, EDGEC_ERR_INVALID,
-                              "batch axis %d: %d and %d do not broadcast to the output's %d", (int)d, (int)da,
-                              (int)db, (int)y->dims[d]);
+                              "batch axis %d: %d and %d do not broadcast to the output's %d", (int)d,
+                              (int)da, (int)db, (int)y->dims[d]);
         node->aux[BM_SA + d] = da == 1 ? 0 : sa;
         node->aux[BM_SB + d] = db == 1 ? 0 : sb;
         sa *= da;

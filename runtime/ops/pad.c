@@ -73,7 +73,8 @@ edgec_status edgec_pad_prepare(edgec_node *node, edgec_error *err) {
     y = node->outputs[0];
     if (x->dtype != y->dtype || x->rank != y->rank)
         return edgec_fail(err, EDGEC_ERR_INVALID, "input %s rank %d, output %s rank %d: type and rank must match",
-                          edgec_dtype_name(x->dtype), (int)x->rank, edgec_dtype_name(y->dtype), (int)y->rank);
+                          edgec_dtype_name(x->dtype), (int)x->rank, edgec_dtype_name(y->dtype),
+                          (int)y->rank);
     if (x->dtype != EDGEC_DTYPE_FLOAT32 && (x->scale != y->scale || x->zero_point != y->zero_point))
         return edgec_fail(err, EDGEC_ERR_INVALID, "input and output quantization differ (%g, %d vs %g, %d)",
                           (double)x->scale, (int)x->zero_point, (double)y->scale, (int)y->zero_point);
@@ -93,8 +94,8 @@ edgec_status edgec_pad_prepare(edgec_node *node, edgec_error *err) {
                               (int)x->dims[i], (int)before, (int)after, (int)y->dims[i]);
         if (p->mode == 1 && (before >= x->dims[i] || after >= x->dims[i]))
             return edgec_fail(err, EDGEC_ERR_INVALID,
-                              "axis %d: reflect pads (%d, %d) must be smaller than the axis size %d", (int)i,
-                              (int)before, (int)after, (int)x->dims[i]);
+                              "axis %d: reflect pads (%d, %d) must be smaller than the axis size %d",
+                              (int)i, (int)before, (int)after, (int)x->dims[i]);
     }
     node->aux[A_AXIS] = x->rank > 0 ? x->rank - 1 : 0;
     while (node->aux[A_AXIS] > 0 && !p->pads[2 * node->aux[A_AXIS]] && !p->pads[2 * node->aux[A_AXIS] + 1])

@@ -39,7 +39,8 @@ static edgec_status prepare(edgec_node *node, int avg, const char *op, edgec_err
         p->pad_right >= p->filter_w)
         return edgec_fail(err, EDGEC_ERR_INVALID,
                           "padding (top %d, left %d, bottom %d, right %d) must be in [0, filter) for filter %dx%d",
-                          (int)p->pad_top, (int)p->pad_left, (int)p->pad_bottom, (int)p->pad_right, (int)p->filter_h, (int)p->filter_w);
+                          (int)p->pad_top, (int)p->pad_left, (int)p->pad_bottom, (int)p->pad_right,
+                          (int)p->filter_h, (int)p->filter_w);
     if (p->count_include_pad != 0 && p->count_include_pad != 1)
         return edgec_fail(err, EDGEC_ERR_INVALID, "count_include_pad is %d, expected 0 or 1",
                           (int)p->count_include_pad);
@@ -55,8 +56,8 @@ static edgec_status prepare(edgec_node *node, int avg, const char *op, edgec_err
     ow = (ew - p->filter_w) / p->stride_w + 1;
     if (y->dims[0] != x->dims[0] || y->dims[1] != oh || y->dims[2] != ow || y->dims[3] != x->dims[3])
         return edgec_fail(err, EDGEC_ERR_INVALID, "output is [%d,%d,%d,%d], expected [%d,%lld,%lld,%d]",
-                          (int)y->dims[0], (int)y->dims[1], (int)y->dims[2], (int)y->dims[3], (int)x->dims[0], (long long)oh,
-                          (long long)ow, (int)x->dims[3]);
+                          (int)y->dims[0], (int)y->dims[1], (int)y->dims[2], (int)y->dims[3],
+                          (int)x->dims[0], (long long)oh, (long long)ow, (int)x->dims[3]);
     node->aux[A_H] = x->dims[1];
     node->aux[A_W] = x->dims[2];
     node->aux[A_C] = x->dims[3];

@@ -28,8 +28,8 @@ edgec_status edgec_resize_prepare(edgec_node *node, edgec_error *err) {
                           (int)x->rank, (int)y->rank);
     if (x->dims[0] != y->dims[0] || x->dims[3] != y->dims[3])
         return edgec_fail(err, EDGEC_ERR_INVALID, "[%d,%d,%d,%d] -> [%d,%d,%d,%d]: batch and channels must match",
-                          (int)x->dims[0], (int)x->dims[1], (int)x->dims[2], (int)x->dims[3], (int)y->dims[0], (int)y->dims[1], (int)y->dims[2],
-                          (int)y->dims[3]);
+                          (int)x->dims[0], (int)x->dims[1], (int)x->dims[2], (int)x->dims[3],
+                          (int)y->dims[0], (int)y->dims[1], (int)y->dims[2], (int)y->dims[3]);
     if (p->mode < 0 || p->mode > 1 || p->coord < EDGEC_RESIZE_ASYMMETRIC ||
         p->coord > EDGEC_RESIZE_PYTORCH_HALF_PIXEL || p->nearest < EDGEC_RESIZE_ROUND_PREFER_FLOOR ||
         p->nearest > EDGEC_RESIZE_CEIL)

@@ -73,12 +73,12 @@ edgec_status edgec_transpose_prepare(edgec_node *node, edgec_error *err) {
     }
     for (i = 0; i < x->rank; ++i) {
         if (p->perm[i] < 0 || p->perm[i] >= x->rank || (seen >> p->perm[i] & 1))
-            return edgec_fail(err, EDGEC_ERR_INVALID, "perm[%d] = %d: perm is not a permutation of 0..%d", (int)i,
-                              (int)p->perm[i], (int)x->rank - 1);
+            return edgec_fail(err, EDGEC_ERR_INVALID, "perm[%d] = %d: perm is not a permutation of 0..%d",
+                              (int)i, (int)p->perm[i], (int)x->rank - 1);
         seen |= 1 << p->perm[i];
         if (y->dims[i] != x->dims[p->perm[i]])
-            return edgec_fail(err, EDGEC_ERR_INVALID, "output dim %d is %d, input dim perm[%d] = %d is %d", (int)i,
-                              (int)y->dims[i], (int)i, (int)p->perm[i], (int)x->dims[p->perm[i]]);
+            return edgec_fail(err, EDGEC_ERR_INVALID, "output dim %d is %d, input dim perm[%d] = %d is %d",
+                              (int)i, (int)y->dims[i], (int)i, (int)p->perm[i], (int)x->dims[p->perm[i]]);
         node->aux[1 + i] = xstride[p->perm[i]];
     }
     rank = x->rank > 0 ? x->rank : 1;
@@ -125,8 +125,8 @@ edgec_status edgec_depth_to_space_prepare(edgec_node *node, edgec_error *err) {
     if (x->dims[3] % bb || y->dims[0] != x->dims[0] || y->dims[1] != x->dims[1] * b ||
         y->dims[2] != x->dims[2] * b || y->dims[3] != x->dims[3] / bb)
         return edgec_fail(err, EDGEC_ERR_INVALID, "[%d,%d,%d,%d] with block_size %lld does not give [%d,%d,%d,%d]",
-                          (int)x->dims[0], (int)x->dims[1], (int)x->dims[2], (int)x->dims[3], (long long)b, (int)y->dims[0],
-                          (int)y->dims[1], (int)y->dims[2], (int)y->dims[3]);
+                          (int)x->dims[0], (int)x->dims[1], (int)x->dims[2], (int)x->dims[3], (long long)b,
+                          (int)y->dims[0], (int)y->dims[1], (int)y->dims[2], (int)y->dims[3]);
     return edgec_ops_set_rows(node, (int64_t)y->dims[0] * y->dims[1], err);
 }
 

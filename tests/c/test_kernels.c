@@ -1428,6 +1428,30 @@ static void test_resize(void) {
     }
 }
 
+static void test_slice(void) {
+    edgec_slice_params p = {{1, 4, 0, 0, 0, 0}, {2, -1, 3, 1, 1, 1}}, bad;
+    edgec_tensor x = T(F32, randf(120, -1, 1), 4, 5, 6), y = T(F32, NULL, 2, 5, 2), t;
+    float *want = (float *)talloc(y.nbytes);
+    edgec_node n = NODE(SLICE, p, (edgec_tensor *[]){&y}, &x);
+    int32_t i, j, k;
+    for (i = 0; i < 2; ++i) /* out[i,j,k] = x[1 + 2i, 4 - j, 3k] */
+        for (j = 0; j < 5; ++j)
+            for (k = 0; k < 2; ++k) want[(i * 5 + j) * 2 + k] = ((float *)x.data)[((1 + 2 * i) * 5 + 4 - j) * 6 + 3 * k];
+    if (run("SLICE", &n)) check_close("SLICE", (float *)y.data, want, y.count, 0.0f);
+    n.params = &bad;
+    bad = p; bad.step[0] = 0;
+    expect_reject("step 0", &n, INV);
+    bad = p; bad.begin[2] = -1;
+    expect_reject("begin -1", &n, INV);
+    bad = p; bad.begin[0] = 2;
+    expect_reject("last index 4 on an axis of 4", &n, INV);
+    n.params = &p;
+    t = T(F32, NULL, 2, 6, 2);
+    n.outputs = (edgec_tensor *[]){&t};
+    expect_reject("6 outputs stepping -1 from 4", &n, INV);
+    tfree_all();
+}
+
 /* ---- checks every op shares (edgec_ops_check_node) ---- */
 
 static void test_common_checks(void) {
@@ -1475,6 +1499,7 @@ int main(int argc, char **argv) {
     test_depth_to_space();
     test_softmax();
     test_resize();
+    test_slice();
     test_common_checks();
     printf("test_kernels: %d failure%s\n", failures, failures == 1 ? "" : "s");
     return failures > 100 ? 100 : failures;
