@@ -4,7 +4,7 @@
  * [q_min, q_max]. Weights are symmetric (zero point 0). */
 #include "edgec/fixedpoint.h"
 #include "int8.h"
-#include "iterate.h"
+#include "common.h"
 
 enum { A_N, A_H, A_W, A_C, A_OH, A_OW, A_OC, A_KH, A_KW, A_ICG, A_OCG };
 
@@ -64,12 +64,12 @@ void edgec_conv2d_int8_eval(const edgec_node *node, int32_t row_begin, int32_t r
     for (row = row_begin; row < row_end; ++row) {
         const int32_t n = row / OH, oy = row % OH, iy0 = oy * p->stride_h - p->pad_top;
         int32_t ky0, ky1, ox;
-        edgec_valid_taps(iy0, KH, p->dilation_h, H, &ky0, &ky1);
+        edgec_ops_tap_range(iy0, KH, p->dilation_h, H, &ky0, &ky1);
         for (ox = 0; ox < OW; ++ox) {
             const int32_t ix0 = ox * p->stride_w - p->pad_left;
             int32_t kx0, kx1, oc;
             int8_t *restrict out = y + (((int64_t)n * OH + oy) * OW + ox) * OC;
-            edgec_valid_taps(ix0, KW, p->dilation_w, W, &kx0, &kx1);
+            edgec_ops_tap_range(ix0, KW, p->dilation_w, W, &kx0, &kx1);
             for (oc = 0; oc < OC; ++oc) {
                 const int32_t g = oc / OCG;
                 const int8_t *restrict wo = w + (int64_t)oc * KH * KW * ICG;
@@ -105,12 +105,12 @@ void edgec_depthwise_conv2d_int8_eval(const edgec_node *node, int32_t row_begin,
     for (row = row_begin; row < row_end; ++row) {
         const int32_t n = row / OH, oy = row % OH, iy0 = oy * p->stride_h - p->pad_top;
         int32_t ky0, ky1, ox;
-        edgec_valid_taps(iy0, KH, p->dilation_h, H, &ky0, &ky1);
+        edgec_ops_tap_range(iy0, KH, p->dilation_h, H, &ky0, &ky1);
         for (ox = 0; ox < OW; ++ox) {
             const int32_t ix0 = ox * p->stride_w - p->pad_left;
             int32_t kx0, kx1, oc;
             int8_t *restrict out = y + (((int64_t)n * OH + oy) * OW + ox) * OC;
-            edgec_valid_taps(ix0, KW, p->dilation_w, W, &kx0, &kx1);
+            edgec_ops_tap_range(ix0, KW, p->dilation_w, W, &kx0, &kx1);
             for (oc = 0; oc < OC; ++oc) {
                 const int32_t c = oc / M;
                 int32_t acc = 0, ky, kx;

@@ -1,19 +1,8 @@
-/* Index helpers shared by the fp32 and int8 kernels of one op family. */
+/* Broadcast iteration for the int8 element-wise kernels (tap ranges: common.h). */
 #ifndef EDGEC_OPS_ITERATE_H
 #define EDGEC_OPS_ITERATE_H
 
 #include "edgec/kernel.h"
-
-/* Kernel taps [*begin, *end) whose input coordinate origin + tap * dilation lies in
- * [0, size): out-of-image (padding) taps are skipped, so inner loops need no checks. */
-static inline void edgec_valid_taps(int32_t origin, int32_t taps, int32_t dilation, int32_t size,
-                                    int32_t *begin, int32_t *end) {
-    int32_t b = 0, e = taps;
-    while (b < taps && origin + b * dilation < 0) ++b;
-    while (e > b && origin + (e - 1) * dilation >= size) --e;
-    *begin = b;
-    *end = e;
-}
 
 /* Walks a broadcast output in flat order, tracking the two inputs' element offsets
  * (strides from edgec_broadcast_strides; 0 on broadcast axes). */
