@@ -18,6 +18,19 @@ class ConversionError(ValueError):
     """A model cannot be converted; the message names the model, node and op."""
 
 
+def unsupported_ops_error(model: str, unsupported: dict, limit: int = 10) -> ConversionError:
+    """One error for a whole model: every unsupported op type with (up to `limit`) node
+    names, and what to do. Frontends collect {op type: [node names]} before converting."""
+    lines = []
+    for kind, nodes in sorted(unsupported.items()):
+        shown = ", ".join(repr(n) for n in nodes[:limit])
+        more = f" and {len(nodes) - limit} more" if len(nodes) > limit else ""
+        lines.append(f"  {kind}: {len(nodes)} node(s): {shown}{more}")
+    return ConversionError(f"{model}: {len(unsupported)} unsupported op type(s):\n" + "\n".join(lines) +
+                           "\nRun `edgec check MODEL` for the full support table; replace these ops in the "
+                           "source model (or cut the graph before them) and convert again.")
+
+
 @dataclass
 class Tensor:
     name: str

@@ -15,7 +15,7 @@ import hashlib
 import numpy as np
 
 from ..runtime import format as fmt
-from .graph import ConversionError, Graph
+from .graph import ConversionError, Graph, unsupported_ops_error
 
 TO_NHWC = (0, 2, 3, 1)
 TO_NCHW = (0, 3, 1, 2)
@@ -936,9 +936,7 @@ def load_onnx(model, input_shape: dict | None = None, name: str | None = None) -
         if n.op_type not in HANDLERS and n.op_type not in FOLDABLE:
             unsupported.setdefault(n.op_type, []).append(n.name or n.output[0])
     if unsupported:
-        lines = [f"  {k}: {len(v)} node(s), e.g. {', '.join(repr(x) for x in v[:3])}" for k, v in sorted(unsupported.items())]
-        raise ConversionError(f"{name}: {len(unsupported)} unsupported op type(s):\n" + "\n".join(lines) +
-                              "\nRun `edgec check MODEL` for the full support table.")
+        raise unsupported_ops_error(name, unsupported)
     inits = {i.name for i in m.graph.initializer}
     for inp in m.graph.input:
         if inp.name in inits:

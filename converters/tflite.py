@@ -14,7 +14,7 @@ import numpy as np
 
 from ..runtime import fixedpoint
 from ..runtime import format as fmt
-from .graph import ConversionError, Graph
+from .graph import ConversionError, Graph, unsupported_ops_error
 from .quantize import tables
 
 TYPES = {0: np.float32, 1: np.float16, 2: np.int32, 3: np.uint8, 4: np.int64, 6: np.bool_,
@@ -255,16 +255,8 @@ class _Converter:
         for _, op, kind in self.r.ops():
             if kind not in HANDLERS:
                 unsupported.setdefault(kind, []).append(self.r.tensor_name(op.Outputs(0)))
-        if not unsupported:
-            return
-        lines = []
-        for kind, nodes in sorted(unsupported.items()):
-            shown = ", ".join(repr(n) for n in nodes[:MAX_LISTED])
-            more = f" and {len(nodes) - MAX_LISTED} more" if len(nodes) > MAX_LISTED else ""
-            lines.append(f"  {kind}: {len(nodes)} node(s): {shown}{more}")
-        raise ConversionError(f"{self.r.name}: {len(unsupported)} unsupported op type(s):\n" + "\n".join(lines) +
-                              "\nRun `edgec check MODEL` for the full support table; replace these ops in the "
-                              "source model (or cut the graph before them) and convert again.")
+        if unsupported:
+            raise unsupported_ops_error(self.r.name, unsupported, MAX_LISTED)
 
     def bind_input(self, i: int):
         """Graph input for tensor i, its dynamic (-1) dims fixed by input_shape or, as
