@@ -77,7 +77,7 @@ def test_int8_under_qemu_aarch64(converted, tmp_path):
     root = Path(__file__).resolve().parents[1]
     build = cmake_build(tmp_path / "build", f"-DCMAKE_TOOLCHAIN_FILE={root / 'cmake/toolchains' / toolchain}",
                         "-DEDGEC_TESTS=OFF")
-    for name in ["mobilenet_v2_035_96_int8", "mobilenet_v2_224_int8", "efficientnet_b0_int8"]:
+    for name in MODELS:
         it = edgec.Interpreter(converted[name])
         x = inputs_for(it, name)[0]
         x.tofile(tmp_path / "in.bin")
