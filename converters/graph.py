@@ -18,6 +18,20 @@ class ConversionError(ValueError):
     """A model cannot be converted; the message names the model, node and op."""
 
 
+def handler_registry():
+    """(handlers, handles): a frontend's source-op -> handler table and the decorator
+    `@handles("OP", ...)` that fills it."""
+    handlers = {}
+
+    def handles(*kinds):
+        def deco(fn):
+            for k in kinds:
+                handlers[k] = fn
+            return fn
+        return deco
+    return handlers, handles
+
+
 def unsupported_ops_error(model: str, unsupported: dict, limit: int = 10) -> ConversionError:
     """One error for a whole model: every unsupported op type with (up to `limit`) node
     names, and what to do. Frontends collect {op type: [node names]} before converting."""

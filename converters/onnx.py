@@ -15,7 +15,7 @@ import hashlib
 import numpy as np
 
 from ..runtime import format as fmt
-from .graph import ConversionError, Graph, unsupported_ops_error
+from .graph import ConversionError, Graph, handler_registry, unsupported_ops_error
 
 TO_NHWC = (0, 2, 3, 1)
 TO_NCHW = (0, 3, 1, 2)
@@ -158,15 +158,7 @@ class _Converter:
         raise ConversionError(f"{self.name}: {onnx_name!r} ({t.shape}) cannot broadcast against an NHWC tensor")
 
 
-HANDLERS = {}
-
-
-def handles(*kinds):
-    def deco(fn):
-        for k in kinds:
-            HANDLERS[k] = fn
-        return fn
-    return deco
+HANDLERS, handles = handler_registry()
 
 
 def _node(c, op, ins, outs, params=None, name=""):

@@ -14,7 +14,7 @@ import numpy as np
 
 from ..runtime import fixedpoint
 from ..runtime import format as fmt
-from .graph import ConversionError, Graph, unsupported_ops_error
+from .graph import ConversionError, Graph, handler_registry, unsupported_ops_error
 from .quantize import tables
 
 TYPES = {0: np.float32, 1: np.float16, 2: np.int32, 3: np.uint8, 4: np.int64, 6: np.bool_,
@@ -304,15 +304,7 @@ class _Converter:
         return {"name": name, "shape": list(t.shape), "dtype": t.dtype.name}
 
 
-HANDLERS = {}
-
-
-def handles(*kinds):
-    def deco(fn):
-        for k in kinds:
-            HANDLERS[k] = fn
-        return fn
-    return deco
+HANDLERS, handles = handler_registry()
 
 
 @handles("CONV_2D")

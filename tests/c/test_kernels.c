@@ -19,16 +19,9 @@
 #define INV EDGEC_ERR_INVALID
 #define UNS EDGEC_ERR_UNSUPPORTED
 
-static int failures = 0, verbose = 0;
-#define CHECK(cond, ...)                                 \
-    do {                                                 \
-        if (!(cond)) {                                   \
-            printf("FAIL %s:%d: ", __FILE__, __LINE__);  \
-            printf(__VA_ARGS__);                         \
-            printf("\n");                                \
-            failures++;                                  \
-        }                                                \
-    } while (0)
+#include "check.h"
+
+static int verbose = 0;
 
 typedef struct {
     const char *name;

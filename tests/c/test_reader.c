@@ -8,16 +8,8 @@
 #include "edgec/edgec.h"
 
 #define N 8
-static int failures = 0;
-#define CHECK(cond, ...)                                   \
-    do {                                                   \
-        if (!(cond)) {                                     \
-            printf("FAIL %s:%d: ", __FILE__, __LINE__);    \
-            printf(__VA_ARGS__);                           \
-            printf("\n");                                  \
-            failures++;                                    \
-        }                                                  \
-    } while (0)
+#include "check.h"
+
 
 /* section layout of the hand-built image */
 enum { OFF_STRINGS = 64, OFF_TENSORS = 128, OFF_OPS = 256, OFF_INDICES = 320, OFF_PARAMS = 384,
