@@ -108,9 +108,16 @@ class Interpreter:
     # -- running ---------------------------------------------------------------------------
     @property
     def arena_bytes(self) -> int:
-        """Exact working memory of this interpreter: planned activations + op scratch."""
+        """Exact working memory of this interpreter: planned activations + weights repacked
+        for SIMD kernels (`packed_bytes`) + op scratch."""
         self._check_open()
         return int(self._lib.edgec_interpreter_arena_bytes(self._interp))
+
+    @property
+    def packed_bytes(self) -> int:
+        """The part of arena_bytes holding weights repacked for this CPU's SIMD kernels."""
+        self._check_open()
+        return int(self._lib.edgec_interpreter_packed_bytes(self._interp))
 
     def _check_open(self):
         if self._interp is None:

@@ -41,6 +41,7 @@ edgec_status edgec_interpreter_create(const edgec_model *model, const edgec_opti
                                       edgec_interpreter **out, char *err, size_t err_size);
 void edgec_interpreter_destroy(edgec_interpreter *interp);
 size_t edgec_interpreter_arena_bytes(const edgec_interpreter *interp);
+size_t edgec_interpreter_packed_bytes(const edgec_interpreter *interp);
 edgec_status edgec_interpreter_invoke(edgec_interpreter *interp, const void *const *inputs,
                                       void *const *outputs);
 int32_t edgec_interpreter_profile(const edgec_interpreter *interp, uint64_t *ns, int32_t capacity);

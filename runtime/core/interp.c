@@ -31,7 +31,8 @@ struct edgec_interpreter {
     edgec_tensor **links;       /* storage for every node's input/output pointers */
     uint8_t *arena;             /* 64-aligned */
     void *arena_allocation;     /* what to free, NULL when the caller owns the arena */
-    size_t arena_bytes;         /* planned + threads * scratch */
+    size_t arena_bytes;         /* planned + packed + threads * scratch */
+    size_t packed_bytes;
     size_t scratch_offset;
     size_t scratch_stride;      /* per thread, 64-aligned */
     edgec_pool *pool;
@@ -73,7 +74,7 @@ edgec_status edgec_interpreter_create(const edgec_model *m, const edgec_options 
                                       edgec_interpreter **out, char *err, size_t err_size) {
     edgec_interpreter *it;
     edgec_options opt;
-    size_t link_count = 0, max_scratch = 0, threads;
+    size_t link_count = 0, max_scratch = 0, packed_total = 0, packed_at, threads;
     int32_t i, k;
     char scratch_err[8];
     if (!err || !err_size) {
@@ -139,10 +140,14 @@ edgec_status edgec_interpreter_create(const edgec_model *m, const edgec_options 
             return s;
         }
         if (node->scratch_bytes > max_scratch) max_scratch = node->scratch_bytes;
+        packed_total += align64(node->packed_bytes);
     }
     it->pool = edgec_pool_create(opt.num_threads);
     threads = (size_t)edgec_pool_size(it->pool);
-    it->scratch_offset = align64((size_t)m->graph->arena_bytes);
+    /* arena: planned tensors | packed weights of every node | per-thread scratch */
+    packed_at = align64((size_t)m->graph->arena_bytes);
+    it->scratch_offset = packed_at + packed_total;
+    it->packed_bytes = packed_total;
     it->scratch_stride = align64(max_scratch);
     it->arena_bytes = it->scratch_offset + threads * it->scratch_stride;
     if (opt.arena) {
@@ -164,6 +169,13 @@ edgec_status edgec_interpreter_create(const edgec_model *m, const edgec_options 
     }
     for (i = 0; i < m->tensor_count; ++i)
         if (m->tensors[i].storage == EDGEC_STORAGE_ARENA) it->tensors[i].data = it->arena + m->tensors[i].offset;
+    for (i = 0; i < m->op_count; ++i) {
+        edgec_node *node = &it->nodes[i];
+        if (!node->packed_bytes || !node->pack) continue;
+        node->packed = it->arena + packed_at;
+        packed_at += align64(node->packed_bytes);
+        node->pack(node);
+    }
     it->profile = opt.profile;
     *out = it;
     return EDGEC_OK;
@@ -181,6 +193,8 @@ void edgec_interpreter_destroy(edgec_interpreter *it) {
 }
 
 size_t edgec_interpreter_arena_bytes(const edgec_interpreter *it) { return it ? it->arena_bytes : 0; }
+
+size_t edgec_interpreter_packed_bytes(const edgec_interpreter *it) { return it ? it->packed_bytes : 0; }
 
 const char *edgec_interpreter_error(const edgec_interpreter *it) { return it ? it->error : "no interpreter"; }
 

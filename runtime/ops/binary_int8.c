@@ -34,6 +34,58 @@ static int32_t apply(const edgec_binary_params *p, int kind, int32_t a, int32_t 
     return edgec_clamp_i32(v, p->q_min, p->q_max);
 }
 
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <stdlib.h>
+#include <string.h>
+
+#include "requant_avx2.h"
+
+static int use_avx2(void) {
+    const char *force = getenv("EDGEC_KERNELS");
+    return edgec_cpu_has_avx2() && !(force && strcmp(force, "reference") == 0);
+}
+
+static inline EDGEC_AVX2 __m256i load8(const int8_t *p) {
+    return _mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)p));
+}
+
+/* apply() on n contiguous elements, 8 at a time with the same integer steps (mbqm8 is
+ * exact); returns how many it did (a multiple of 8), the caller finishes the rest. */
+static EDGEC_AVX2 size_t run_avx2(const edgec_binary_params *p, int kind, const int8_t *a, const int8_t *b,
+                                  int8_t *y, size_t n, int32_t za, int32_t zb, int32_t zy) {
+    const __m256i vza = _mm256_set1_epi32(za), vzb = _mm256_set1_epi32(zb), vzy = _mm256_set1_epi32(zy);
+    const __m256i lo = _mm256_set1_epi32(p->q_min), hi = _mm256_set1_epi32(p->q_max);
+    const __m256i om = _mm256_set1_epi32(p->out_multiplier), os = _mm256_set1_epi32(p->out_shift);
+    const __m256i m1 = _mm256_set1_epi32(p->in1_multiplier), s1 = _mm256_set1_epi32(p->in1_shift);
+    const __m256i m2 = _mm256_set1_epi32(p->in2_multiplier), s2 = _mm256_set1_epi32(p->in2_shift);
+    size_t i;
+    if (p->out_multiplier < 0 || p->in1_multiplier < 0 || p->in2_multiplier < 0) return 0;
+    for (i = 0; i + 8 <= n; i += 8) {
+        const __m256i da = _mm256_sub_epi32(load8(a + i), vza), db = _mm256_sub_epi32(load8(b + i), vzb);
+        __m256i v;
+        __m128i h;
+        if (kind == K_MUL) {
+            v = edgec_mbqm8_avx2(_mm256_mullo_epi32(da, db), om, os);
+        } else {
+            const __m256i sa = edgec_mbqm8_avx2(_mm256_slli_epi32(da, p->left_shift), m1, s1);
+            const __m256i sb = edgec_mbqm8_avx2(_mm256_slli_epi32(db, p->left_shift), m2, s2);
+            v = edgec_mbqm8_avx2(kind == K_ADD ? _mm256_add_epi32(sa, sb) : _mm256_sub_epi32(sa, sb), om, os);
+        }
+        v = _mm256_min_epi32(_mm256_max_epi32(_mm256_add_epi32(v, vzy), lo), hi);
+        h = _mm_packs_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+        _mm_storel_epi64((__m128i *)(y + i), _mm_packs_epi16(h, h));
+    }
+    return i;
+}
+#else
+static int use_avx2(void) { return 0; }
+static size_t run_avx2(const edgec_binary_params *p, int kind, const int8_t *a, const int8_t *b,
+                       int8_t *y, size_t n, int32_t za, int32_t zb, int32_t zy) {
+    (void)p, (void)kind, (void)a, (void)b, (void)y, (void)n, (void)za, (void)zb, (void)zy;
+    return 0;
+}
+#endif
+
 /* aux layout from binary.c: [0] kind, [1] mode (0 same, 1 periodic b, 2 general), [2] period,
  * [4..9] a strides, [10..15] b strides */
 void edgec_binary_int8_eval(const edgec_node *node, int32_t row_begin, int32_t row_end) {
@@ -48,6 +100,15 @@ void edgec_binary_int8_eval(const edgec_node *node, int32_t row_begin, int32_t r
     if (node->aux[1] < 2) {
         const size_t period = node->aux[1] == 0 ? ty->count : (size_t)node->aux[2];
         size_t j = i % period;
+        if (use_avx2())
+            while (i < end) { /* runs where a and b are both contiguous */
+                const size_t run = (end - i < period - j ? end - i : period - j);
+                const size_t done = run_avx2(p, kind, a + i, b + j, y + i, run, za, zb, zy);
+                size_t k;
+                for (k = done; k < run; ++k) y[i + k] = (int8_t)apply(p, kind, a[i + k], b[j + k], za, zb, zy);
+                i += run;
+                j = 0;
+            }
         for (; i < end; ++i) {
             y[i] = (int8_t)apply(p, kind, a[i], b[j], za, zb, zy);
             if (++j == period) j = 0;

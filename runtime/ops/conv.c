@@ -109,7 +109,11 @@ edgec_status edgec_conv2d_prepare(edgec_node *node, edgec_error *err) {
     node->aux[A_GEMM] = w->dims[1] == 1 && w->dims[2] == 1 && p->stride_h == 1 && p->stride_w == 1 &&
                         p->pad_top == 0 && p->pad_left == 0 && p->pad_bottom == 0 &&
                         p->pad_right == 0 && p->groups == 1;
-    if (q) return edgec_conv_int8_check(node, (int32_t)node->aux[A_OC], err);
+    if (q) {
+        if ((s = edgec_conv_int8_check(node, (int32_t)node->aux[A_OC], err))) return s;
+        edgec_conv2d_int8_plan(node);
+        return EDGEC_OK;
+    }
     if ((s = edgec_ops_check_act(p->act_min, p->act_max, err))) return s;
     return check_bias(node, node->aux[A_OC], err);
 }
@@ -190,7 +194,7 @@ void edgec_conv2d_eval(const edgec_node *node, int32_t row_begin, int32_t row_en
     int32_t row;
     (void)scratch;
     if (a[A_INT8]) {
-        edgec_conv2d_int8_eval(node, row_begin, row_end);
+        edgec_conv2d_int8_eval(node, row_begin, row_end, scratch);
         return;
     }
     if (a[A_GEMM]) {
@@ -250,7 +254,11 @@ edgec_status edgec_depthwise_conv2d_prepare(edgec_node *node, edgec_error *err) 
     node->aux[A_OCG] = p->depth_multiplier;
     node->aux[A_INT8] = q;
     node->aux[A_GEMM] = 0;
-    if (q) return edgec_conv_int8_check(node, (int32_t)node->aux[A_OC], err);
+    if (q) {
+        if ((s = edgec_conv_int8_check(node, (int32_t)node->aux[A_OC], err))) return s;
+        edgec_depthwise_conv2d_int8_plan(node);
+        return EDGEC_OK;
+    }
     if ((s = edgec_ops_check_act(p->act_min, p->act_max, err))) return s;
     return check_bias(node, node->aux[A_OC], err);
 }

@@ -2,11 +2,17 @@
  * DepthwiseConvPerChannel. acc = sum w * (x - x_zp) over in-image taps (+ int32 bias),
  * then per-channel requantization (multiplier, shift inputs 3 and 4), + y_zp, clamp to
  * [q_min, q_max]. Weights are symmetric (zero point 0). */
+#include <string.h>
+
 #include "edgec/fixedpoint.h"
+#include "depthwise_int8.h"
+#include "gemm_int8.h"
 #include "int8.h"
 #include "common.h"
 
-enum { A_N, A_H, A_W, A_C, A_OH, A_OW, A_OC, A_KH, A_KW, A_ICG, A_OCG };
+/* conv.c's aux layout; A_FAST (after conv.c's A_INT8, A_GEMM): 1 = packed GEMM on the
+ * input rows (1x1, stride 1, no padding), 2 = packed GEMM on an im2col row */
+enum { A_N, A_H, A_W, A_C, A_OH, A_OW, A_OC, A_KH, A_KW, A_ICG, A_OCG, A_FAST = 13 };
 
 /* inputs: x int8, w int8, bias int32 (optional), multiplier int32[OC], shift int32[OC] */
 /* The int32 accumulator holds taps * 255 * 128 (+ bias) without overflow below this. */
@@ -49,7 +55,7 @@ static int32_t requantize(int32_t acc, const edgec_node *node, int32_t oc) {
     return edgec_mbqm(acc, mult[oc], shift[oc]) + node->outputs[0]->zero_point;
 }
 
-void edgec_conv2d_int8_eval(const edgec_node *node, int32_t row_begin, int32_t row_end) {
+static void conv2d_int8_reference(const edgec_node *node, int32_t row_begin, int32_t row_end) {
     const edgec_conv2d_params *p = (const edgec_conv2d_params *)node->params;
     const int64_t *a = node->aux;
     const int32_t H = (int32_t)a[A_H], W = (int32_t)a[A_W], C = (int32_t)a[A_C];
@@ -90,7 +96,96 @@ void edgec_conv2d_int8_eval(const edgec_node *node, int32_t row_begin, int32_t r
     }
 }
 
-void edgec_depthwise_conv2d_int8_eval(const edgec_node *node, int32_t row_begin, int32_t row_end) {
+/* ---- fast path: packed GEMM (gemm_int8.h), bit-identical to the loops above ---- */
+
+static edgec_gemm_i8_shape gemm_shape(const edgec_node *node) {
+    const edgec_conv2d_params *p = (const edgec_conv2d_params *)node->params;
+    const int64_t *a = node->aux;
+    edgec_gemm_i8_shape s;
+    s.n = (int32_t)a[A_OC];
+    s.k = (int32_t)(a[A_KH] * a[A_KW] * a[A_C]);
+    s.k_pad = (s.k + 1) & ~1;
+    s.n_pad = (s.n + EDGEC_GEMM_I8_NR - 1) / EDGEC_GEMM_I8_NR * EDGEC_GEMM_I8_NR;
+    s.y_zp = node->outputs[0]->zero_point;
+    s.q_min = p->q_min;
+    s.q_max = p->q_max;
+    return s;
+}
+
+static void conv2d_int8_pack(edgec_node *node) {
+    const edgec_gemm_i8_shape s = gemm_shape(node);
+    edgec_gemm_i8_pack(node->packed, &s, (const int8_t *)node->inputs[1]->data,
+                       node->inputs[2] ? (const int32_t *)node->inputs[2]->data : 0,
+                       (const int32_t *)node->inputs[3]->data, (const int32_t *)node->inputs[4]->data,
+                       node->inputs[0]->zero_point);
+}
+
+void edgec_conv2d_int8_plan(edgec_node *node) {
+    const edgec_conv2d_params *p = (const edgec_conv2d_params *)node->params;
+    const int64_t *a = node->aux;
+    const int32_t *mult = (const int32_t *)node->inputs[3]->data;
+    const int32_t k = (int32_t)(a[A_KH] * a[A_KW] * a[A_C]);
+    int32_t i;
+    node->aux[A_FAST] = 0;
+    if (!edgec_gemm_i8_simd() || p->groups != 1) return;
+    for (i = 0; i < (int32_t)a[A_OC]; ++i)
+        if (mult[i] < 0) return; /* the SIMD requantization assumes multipliers >= 0 */
+    node->aux[A_FAST] = a[A_KH] == 1 && a[A_KW] == 1 && p->stride_h == 1 && p->stride_w == 1 &&
+                        p->pad_top == 0 && p->pad_left == 0 && p->pad_bottom == 0 && p->pad_right == 0
+                            ? 1 : 2;
+    node->packed_bytes = edgec_gemm_i8_packed_bytes((int32_t)a[A_OC], k);
+    node->pack = conv2d_int8_pack;
+    node->scratch_bytes = edgec_gemm_i8_scratch_bytes(k) + (node->aux[A_FAST] == 2 ? (size_t)a[A_OW] * k : 0);
+}
+
+/* One output row's receptive fields, (ky, kx, ic) per pixel as the weights; taps outside
+ * the image hold the input zero point (they then add 0, like the reference's skip). */
+static void im2col_row(const edgec_node *node, int32_t row, int8_t *col) {
+    const edgec_conv2d_params *p = (const edgec_conv2d_params *)node->params;
+    const int64_t *a = node->aux;
+    const int32_t H = (int32_t)a[A_H], W = (int32_t)a[A_W], C = (int32_t)a[A_C], OH = (int32_t)a[A_OH];
+    const int32_t OW = (int32_t)a[A_OW], KH = (int32_t)a[A_KH], KW = (int32_t)a[A_KW];
+    const int8_t *x = (const int8_t *)node->inputs[0]->data;
+    const int8_t zp = (int8_t)node->inputs[0]->zero_point;
+    const int32_t n = row / OH, oy = row % OH;
+    int32_t ox, ky, kx;
+    for (ox = 0; ox < OW; ++ox)
+        for (ky = 0; ky < KH; ++ky) {
+            const int32_t iy = oy * p->stride_h - p->pad_top + ky * p->dilation_h;
+            for (kx = 0; kx < KW; ++kx) {
+                const int32_t ix = ox * p->stride_w - p->pad_left + kx * p->dilation_w;
+                if (iy < 0 || iy >= H || ix < 0 || ix >= W) memset(col, zp, (size_t)C);
+                else memcpy(col, x + (((int64_t)n * H + iy) * W + ix) * C, (size_t)C);
+                col += C;
+            }
+        }
+}
+
+void edgec_conv2d_int8_eval(const edgec_node *node, int32_t row_begin, int32_t row_end, void *scratch) {
+    const int64_t *a = node->aux;
+    const int32_t OW = (int32_t)a[A_OW], OC = (int32_t)a[A_OC], C = (int32_t)a[A_C];
+    const int8_t *x = (const int8_t *)node->inputs[0]->data;
+    int8_t *y = (int8_t *)node->outputs[0]->data;
+    edgec_gemm_i8_shape s;
+    int32_t row;
+    if (!a[A_FAST]) {
+        conv2d_int8_reference(node, row_begin, row_end);
+        return;
+    }
+    s = gemm_shape(node);
+    if (a[A_FAST] == 1) { /* pixels of consecutive rows are consecutive: one GEMM */
+        edgec_gemm_i8_run(&s, node->packed, (row_end - row_begin) * OW, x + (int64_t)row_begin * OW * C, C,
+                          y + (int64_t)row_begin * OW * OC, OC, scratch);
+        return;
+    }
+    for (row = row_begin; row < row_end; ++row) {
+        int8_t *col = (int8_t *)scratch + edgec_gemm_i8_scratch_bytes(s.k);
+        im2col_row(node, row, col);
+        edgec_gemm_i8_run(&s, node->packed, OW, col, s.k, y + (int64_t)row * OW * OC, OC, scratch);
+    }
+}
+
+static void depthwise_int8_reference(const edgec_node *node, int32_t row_begin, int32_t row_end) {
     const edgec_depthwise_conv2d_params *p = (const edgec_depthwise_conv2d_params *)node->params;
     const int64_t *a = node->aux;
     const int32_t H = (int32_t)a[A_H], W = (int32_t)a[A_W], C = (int32_t)a[A_C];
@@ -122,6 +217,76 @@ void edgec_depthwise_conv2d_int8_eval(const edgec_node *node, int32_t row_begin,
                 if (bias) acc = (int32_t)((int64_t)acc + bias[oc]); /* no signed overflow on corrupt biases */
                 out[oc] = (int8_t)edgec_clamp_i32(requantize(acc, node, oc), p->q_min, p->q_max);
             }
+        }
+    }
+}
+
+/* ---- depthwise fast path (depthwise_int8.h), bit-identical to the loops above ---- */
+
+#define EDGEC_DW_MAX_TAPS 64
+
+static edgec_dw_i8_shape dw_shape(const edgec_node *node) {
+    const edgec_depthwise_conv2d_params *p = (const edgec_depthwise_conv2d_params *)node->params;
+    edgec_dw_i8_shape s;
+    s.c = (int32_t)node->aux[A_OC];
+    s.c_pad = (s.c + 15) / 16 * 16;
+    s.taps = (int32_t)(node->aux[A_KH] * node->aux[A_KW]);
+    s.taps_pad = (s.taps + 1) & ~1;
+    s.x_zp = node->inputs[0]->zero_point;
+    s.y_zp = node->outputs[0]->zero_point;
+    s.q_min = p->q_min;
+    s.q_max = p->q_max;
+    return s;
+}
+
+static void depthwise_int8_pack(edgec_node *node) {
+    const edgec_dw_i8_shape s = dw_shape(node);
+    edgec_dw_i8_pack(node->packed, &s, (const int8_t *)node->inputs[1]->data,
+                     node->inputs[2] ? (const int32_t *)node->inputs[2]->data : 0,
+                     (const int32_t *)node->inputs[3]->data, (const int32_t *)node->inputs[4]->data);
+}
+
+void edgec_depthwise_conv2d_int8_plan(edgec_node *node) {
+    const edgec_depthwise_conv2d_params *p = (const edgec_depthwise_conv2d_params *)node->params;
+    const int32_t *mult = (const int32_t *)node->inputs[3]->data;
+    const int64_t taps = node->aux[A_KH] * node->aux[A_KW];
+    int32_t i;
+    node->aux[A_FAST] = 0;
+    if (!edgec_dw_i8_simd() || p->depth_multiplier != 1 || taps > EDGEC_DW_MAX_TAPS) return;
+    for (i = 0; i < (int32_t)node->aux[A_OC]; ++i)
+        if (mult[i] < 0) return; /* the SIMD requantization assumes multipliers >= 0 */
+    node->aux[A_FAST] = 1;
+    node->packed_bytes = edgec_dw_i8_packed_bytes((int32_t)node->aux[A_OC], (int32_t)taps);
+    node->pack = depthwise_int8_pack;
+}
+
+void edgec_depthwise_conv2d_int8_eval(const edgec_node *node, int32_t row_begin, int32_t row_end) {
+    const edgec_depthwise_conv2d_params *p = (const edgec_depthwise_conv2d_params *)node->params;
+    const int64_t *a = node->aux;
+    const int32_t H = (int32_t)a[A_H], W = (int32_t)a[A_W], C = (int32_t)a[A_C];
+    const int32_t OH = (int32_t)a[A_OH], OW = (int32_t)a[A_OW], KH = (int32_t)a[A_KH], KW = (int32_t)a[A_KW];
+    const int8_t *x = (const int8_t *)node->inputs[0]->data;
+    int8_t *y = (int8_t *)node->outputs[0]->data;
+    const int8_t *taps[EDGEC_DW_MAX_TAPS];
+    edgec_dw_i8_shape s;
+    int32_t row, ox, ky, kx;
+    if (!a[A_FAST]) {
+        depthwise_int8_reference(node, row_begin, row_end);
+        return;
+    }
+    s = dw_shape(node);
+    for (row = row_begin; row < row_end; ++row) {
+        const int32_t n = row / OH, oy = row % OH;
+        for (ox = 0; ox < OW; ++ox) {
+            for (ky = 0; ky < KH; ++ky) {
+                const int32_t iy = oy * p->stride_h - p->pad_top + ky * p->dilation_h;
+                for (kx = 0; kx < KW; ++kx) {
+                    const int32_t ix = ox * p->stride_w - p->pad_left + kx * p->dilation_w;
+                    taps[ky * KW + kx] = iy < 0 || iy >= H || ix < 0 || ix >= W
+                                             ? 0 : x + (((int64_t)n * H + iy) * W + ix) * C;
+                }
+            }
+            edgec_dw_i8_pixel(&s, node->packed, taps, y + ((int64_t)row * OW + ox) * C);
         }
     }
 }

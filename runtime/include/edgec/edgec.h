@@ -85,8 +85,11 @@ void edgec_options_default(edgec_options *options);
 edgec_status edgec_interpreter_create(const edgec_model *model, const edgec_options *options,
                                       edgec_interpreter **out, char *err, size_t err_size);
 void edgec_interpreter_destroy(edgec_interpreter *interp);
-/* Bytes of working memory: planned activations + the largest op scratch (per thread). */
+/* Bytes of working memory: planned activations + weights repacked for SIMD kernels (0
+ * where the reference kernels run) + the largest op scratch (per thread). */
 size_t edgec_interpreter_arena_bytes(const edgec_interpreter *interp);
+/* The repacked-weights part of edgec_interpreter_arena_bytes. */
+size_t edgec_interpreter_packed_bytes(const edgec_interpreter *interp);
 /* inputs[i] / outputs[i] point to caller buffers of the graph's i-th input / output,
  * laid out as the tensor info says. Inputs are only read. Never allocates. */
 edgec_status edgec_interpreter_invoke(edgec_interpreter *interp, const void *const *inputs,

@@ -4,7 +4,7 @@
  * Every op in ops.def has two functions in runtime/ops/<family>.c:
  *
  *   edgec_status edgec_<kernel>_prepare(edgec_node *node, edgec_error *err);
- *       Runs once at interpreter creation. Checks everything: input/output counts,
+ *       Runs once at interpreter creation (may request packed memory: see edgec_node). Checks everything: input/output counts,
  *       dtypes, shapes against the parameters, parameter ranges (params_size has
  *       already been checked against the struct). Sets node->rows (independent
  *       units of output work, >= 1) and node->scratch_bytes (working memory for one
@@ -63,6 +63,13 @@ typedef struct edgec_node {
     int32_t rows;                  /* set by prepare */
     size_t scratch_bytes;          /* set by prepare */
     int64_t aux[16];               /* prepare's derived values, read by eval */
+    /* Optional persistent per-node memory (e.g. weights repacked for a SIMD kernel):
+     * prepare sets packed_bytes and pack; the interpreter then places `packed` in the
+     * arena (64-aligned, after the planned tensors) and calls pack(node) once, with
+     * constants bound, before the first eval. eval reads it, never writes it. */
+    size_t packed_bytes;
+    uint8_t *packed;
+    void (*pack)(struct edgec_node *node);
 } edgec_node;
 
 typedef edgec_status (*edgec_prepare_fn)(edgec_node *node, edgec_error *err);

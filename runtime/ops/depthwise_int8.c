@@ -1,0 +1,102 @@
+/* SIMD int8 depthwise convolution (contract and layout in depthwise_int8.h): x86 AVX2. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "depthwise_int8.h"
+
+#define CB 16 /* channels per block */
+
+static size_t round_up(size_t v, size_t m) { return (v + m - 1) / m * m; }
+
+size_t edgec_dw_i8_packed_bytes(int32_t c, int32_t taps) {
+    const size_t c_pad = round_up((size_t)c, CB), pairs = round_up((size_t)taps, 2) / 2;
+    return c_pad / CB * pairs * 64 + 3 * sizeof(int32_t) * c_pad;
+}
+
+/* lane order of unpack{lo,hi}_epi16 on two rows of 16 channels (see the header) */
+static const int8_t kLaneChannel[16] = {0, 1, 2, 3, 8, 9, 10, 11, 4, 5, 6, 7, 12, 13, 14, 15};
+
+void edgec_dw_i8_pack(uint8_t *dst, const edgec_dw_i8_shape *s, const int8_t *w, const int32_t *bias,
+                      const int32_t *mult, const int32_t *shift) {
+    int16_t *pw = (int16_t *)dst;
+    int32_t *b2 = (int32_t *)(dst + (size_t)s->c_pad / CB * (size_t)(s->taps_pad / 2) * 64);
+    int32_t *m2 = b2 + s->c_pad, *s2 = m2 + s->c_pad;
+    int32_t cb, t, l, e, c;
+    for (cb = 0; cb < s->c_pad; cb += CB)
+        for (t = 0; t < s->taps_pad; t += 2)
+            for (l = 0; l < 16; ++l)
+                for (e = 0; e < 2; ++e) {
+                    const int32_t ch = cb + kLaneChannel[l], tap = t + e;
+                    *pw++ = (int16_t)(ch < s->c && tap < s->taps ? w[(ptrdiff_t)tap * s->c + ch] : 0);
+                }
+    for (c = 0; c < s->c_pad; ++c) {
+        b2[c] = c < s->c && bias ? bias[c] : 0;
+        m2[c] = c < s->c ? mult[c] : 0;
+        s2[c] = c < s->c ? shift[c] : 0;
+    }
+}
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include "requant_avx2.h"
+
+/* 16 channels of one tap row as int16 (x - x_zp); zeros for an outside tap; a partial
+ * channel block is copied first so no load crosses the tensor's end. */
+static inline EDGEC_AVX2 __m256i tap16(const int8_t *row, int32_t c0, int32_t c, __m256i zp) {
+    int8_t buf[16];
+    if (!row) return _mm256_setzero_si256();
+    if (c0 + 16 <= c) return _mm256_sub_epi16(_mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(row + c0))), zp);
+    memset(buf, 0, sizeof(buf));
+    memcpy(buf, row + c0, (size_t)(c - c0));
+    return _mm256_sub_epi16(_mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)buf)), zp);
+}
+
+static EDGEC_AVX2 void pixel_avx2(const edgec_dw_i8_shape *s, const uint8_t *packed,
+                                  const int8_t *const *tap_rows, int8_t *y) {
+    const int32_t pairs = s->taps_pad / 2;
+    const int32_t *b2 = (const int32_t *)(packed + (size_t)s->c_pad / CB * (size_t)pairs * 64);
+    const int32_t *m2 = b2 + s->c_pad, *s2 = m2 + s->c_pad;
+    const __m256i zp = _mm256_set1_epi16((int16_t)s->x_zp);
+    const __m256i *pw = (const __m256i *)packed;
+    int32_t c0, t;
+    for (c0 = 0; c0 < s->c; c0 += CB) {
+        __m256i lo = _mm256_setzero_si256(), hi = lo, v0, v1;
+        __m128i q;
+        for (t = 0; t < s->taps_pad; t += 2, pw += 2) {
+            const __m256i a = tap16(tap_rows[t], c0, s->c, zp);
+            const __m256i b = t + 1 < s->taps ? tap16(tap_rows[t + 1], c0, s->c, zp) : _mm256_setzero_si256();
+            lo = _mm256_add_epi32(lo, _mm256_madd_epi16(_mm256_unpacklo_epi16(a, b), _mm256_load_si256(pw)));
+            hi = _mm256_add_epi32(hi, _mm256_madd_epi16(_mm256_unpackhi_epi16(a, b), _mm256_load_si256(pw + 1)));
+        }
+        v0 = _mm256_permute2x128_si256(lo, hi, 0x20); /* channels 0-7 */
+        v1 = _mm256_permute2x128_si256(lo, hi, 0x31); /* channels 8-15 */
+        q = edgec_requant16_avx2(v0, v1, b2 + c0, m2 + c0, s2 + c0, s->y_zp, s->q_min, s->q_max);
+        if (c0 + CB <= s->c) {
+            _mm_storeu_si128((__m128i *)(y + c0), q);
+        } else {
+            int8_t tail[16];
+            _mm_storeu_si128((__m128i *)tail, q);
+            memcpy(y + c0, tail, (size_t)(s->c - c0));
+        }
+    }
+}
+
+int edgec_dw_i8_simd(void) {
+#if defined(__unix__)
+    const char *force = getenv("EDGEC_KERNELS");
+    if (force && strcmp(force, "reference") == 0) return 0;
+#endif
+    return edgec_cpu_has_avx2();
+}
+
+void edgec_dw_i8_pixel(const edgec_dw_i8_shape *s, const uint8_t *packed, const int8_t *const *tap_rows,
+                       int8_t *y) {
+    pixel_avx2(s, packed, tap_rows, y);
+}
+#else
+int edgec_dw_i8_simd(void) { return 0; }
+
+void edgec_dw_i8_pixel(const edgec_dw_i8_shape *s, const uint8_t *packed, const int8_t *const *tap_rows,
+                       int8_t *y) {
+    (void)s, (void)packed, (void)tap_rows, (void)y; /* never chosen: edgec_dw_i8_simd() is 0 */
+}
+#endif

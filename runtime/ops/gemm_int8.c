@@ -1,0 +1,171 @@
+/* Packed int8 GEMM + requantization (contract and layout in gemm_int8.h): a portable C
+ * micro-kernel and an x86 AVX2 one (pmaddwd on int16 pairs: exact, unlike pmaddubsw,
+ * which saturates), chosen once at run time from the CPU. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "edgec/fixedpoint.h"
+#include "gemm_int8.h"
+
+#define NR EDGEC_GEMM_I8_NR
+#define MR EDGEC_GEMM_I8_MR
+
+static size_t round_up(size_t v, size_t m) { return (v + m - 1) / m * m; }
+
+static size_t weights_bytes(const edgec_gemm_i8_shape *s) { return (size_t)s->n_pad * (size_t)s->k_pad; }
+
+size_t edgec_gemm_i8_packed_bytes(int32_t n, int32_t k) {
+    return round_up((size_t)n, NR) * round_up((size_t)k, 2) + 3 * sizeof(int32_t) * round_up((size_t)n, NR);
+}
+
+size_t edgec_gemm_i8_scratch_bytes(int32_t k) { return MR * round_up((size_t)k, 2) * sizeof(int16_t) + 64; }
+
+void edgec_gemm_i8_pack(uint8_t *dst, const edgec_gemm_i8_shape *s, const int8_t *w,
+                        const int32_t *bias, const int32_t *mult, const int32_t *shift, int32_t a_zp) {
+    int8_t *pw = (int8_t *)dst;
+    int32_t *bias2 = (int32_t *)(dst + weights_bytes(s)), *m2 = bias2 + s->n_pad, *s2 = m2 + s->n_pad;
+    int32_t nb, kp, h, c, e, n;
+    for (nb = 0; nb < s->n_pad; nb += NR)
+        for (kp = 0; kp < s->k_pad; kp += 2)
+            for (h = 0; h < 2; ++h)
+                for (c = 0; c < 8; ++c)
+                    for (e = 0; e < 2; ++e) {
+                        const int32_t row = nb + h * 8 + c, col = kp + e;
+                        *pw++ = row < s->n && col < s->k ? w[(ptrdiff_t)row * s->k + col] : 0;
+                    }
+    for (n = 0; n < s->n_pad; ++n) {
+        int64_t sum = 0;
+        int32_t k;
+        if (n < s->n)
+            for (k = 0; k < s->k; ++k) sum += w[(ptrdiff_t)n * s->k + k];
+        /* modulo 2^32, as every later int32 add: see gemm_int8.h */
+        bias2[n] = (int32_t)(uint32_t)((uint64_t)(n < s->n && bias ? (int64_t)bias[n] : 0) -
+                                       (uint64_t)((int64_t)a_zp * sum));
+        m2[n] = n < s->n ? mult[n] : 0;
+        s2[n] = n < s->n ? shift[n] : 0;
+    }
+}
+
+/* int16 copy of rows [0, rows) of a, k padded with zeros to k_pad, MR rows (missing = 0) */
+static void widen_rows(const edgec_gemm_i8_shape *s, int32_t rows, const int8_t *a, ptrdiff_t lda,
+                       int16_t *a16) {
+    int32_t r, k;
+    for (r = 0; r < MR; ++r) {
+        int16_t *d = a16 + (ptrdiff_t)r * s->k_pad;
+        if (r < rows) {
+            const int8_t *src = a + r * lda;
+            for (k = 0; k < s->k; ++k) d[k] = src[k];
+            for (; k < s->k_pad; ++k) d[k] = 0;
+        } else {
+            memset(d, 0, sizeof(int16_t) * (size_t)s->k_pad);
+        }
+    }
+}
+
+static int8_t requant(int32_t acc, int32_t mult, int32_t shift, const edgec_gemm_i8_shape *s) {
+    return (int8_t)edgec_clamp_i32(edgec_mbqm(acc, mult, shift) + s->y_zp, s->q_min, s->q_max);
+}
+
+static void kernel_c(const edgec_gemm_i8_shape *s, const uint8_t *packed, int32_t rows,
+                     const int16_t *a16, int8_t *y, ptrdiff_t ldy) {
+    const int32_t *bias2 = (const int32_t *)(packed + weights_bytes(s)), *m2 = bias2 + s->n_pad,
+                  *s2 = m2 + s->n_pad;
+    int32_t nb, r, kp, j;
+    for (nb = 0; nb < s->n_pad; nb += NR) {
+        const int8_t *pw = (const int8_t *)packed + (ptrdiff_t)nb * s->k_pad;
+        uint32_t acc[MR][NR];
+        memset(acc, 0, sizeof(acc));
+        for (kp = 0; kp < s->k_pad; kp += 2, pw += 2 * NR)
+            for (r = 0; r < MR; ++r) {
+                const int32_t a0 = a16[(ptrdiff_t)r * s->k_pad + kp], a1 = a16[(ptrdiff_t)r * s->k_pad + kp + 1];
+                for (j = 0; j < NR; ++j) acc[r][j] += (uint32_t)(a0 * pw[2 * j] + a1 * pw[2 * j + 1]);
+            }
+        for (r = 0; r < rows; ++r)
+            for (j = 0; j < NR && nb + j < s->n; ++j)
+                y[r * ldy + nb + j] = requant((int32_t)(acc[r][j] + (uint32_t)bias2[nb + j]), m2[nb + j], s2[nb + j], s);
+    }
+}
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include "requant_avx2.h"
+#define EDGEC_HAVE_AVX2_KERNEL 1
+
+static EDGEC_AVX2 void kernel_avx2(const edgec_gemm_i8_shape *s, const uint8_t *packed, int32_t rows,
+                             const int16_t *a16, int8_t *y, ptrdiff_t ldy) {
+    const int32_t *bias2 = (const int32_t *)(packed + weights_bytes(s)), *m2 = bias2 + s->n_pad,
+                  *s2 = m2 + s->n_pad;
+    const ptrdiff_t ka = s->k_pad;
+    int32_t nb, kp, r;
+    for (nb = 0; nb < s->n_pad; nb += NR) {
+        const int8_t *pw = (const int8_t *)packed + (ptrdiff_t)nb * s->k_pad;
+        __m256i c00 = _mm256_setzero_si256(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00,
+                c30 = c00, c31 = c00;
+        int8_t tail[NR];
+        for (kp = 0; kp < s->k_pad; kp += 2, pw += 2 * NR) {
+            const __m256i w0 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)pw));
+            const __m256i w1 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(pw + 16)));
+            __m256i b;
+            int32_t pair;
+            memcpy(&pair, a16 + kp, 4);
+            b = _mm256_set1_epi32(pair);
+            c00 = _mm256_add_epi32(c00, _mm256_madd_epi16(b, w0));
+            c01 = _mm256_add_epi32(c01, _mm256_madd_epi16(b, w1));
+            memcpy(&pair, a16 + ka + kp, 4);
+            b = _mm256_set1_epi32(pair);
+            c10 = _mm256_add_epi32(c10, _mm256_madd_epi16(b, w0));
+            c11 = _mm256_add_epi32(c11, _mm256_madd_epi16(b, w1));
+            memcpy(&pair, a16 + 2 * ka + kp, 4);
+            b = _mm256_set1_epi32(pair);
+            c20 = _mm256_add_epi32(c20, _mm256_madd_epi16(b, w0));
+            c21 = _mm256_add_epi32(c21, _mm256_madd_epi16(b, w1));
+            memcpy(&pair, a16 + 3 * ka + kp, 4);
+            b = _mm256_set1_epi32(pair);
+            c30 = _mm256_add_epi32(c30, _mm256_madd_epi16(b, w0));
+            c31 = _mm256_add_epi32(c31, _mm256_madd_epi16(b, w1));
+        }
+        for (r = 0; r < rows; ++r) {
+            const __m256i lo = r == 0 ? c00 : r == 1 ? c10 : r == 2 ? c20 : c30;
+            const __m256i hi = r == 0 ? c01 : r == 1 ? c11 : r == 2 ? c21 : c31;
+            const __m128i q = edgec_requant16_avx2(lo, hi, bias2 + nb, m2 + nb, s2 + nb, s->y_zp, s->q_min, s->q_max);
+            int8_t *dst = y + r * ldy + nb;
+            if (nb + NR <= s->n) {
+                _mm_storeu_si128((__m128i *)dst, q);
+            } else {
+                _mm_storeu_si128((__m128i *)tail, q);
+                memcpy(dst, tail, (size_t)(s->n - nb));
+            }
+        }
+    }
+}
+
+static int have_avx2(void) { return edgec_cpu_has_avx2(); }
+#endif
+
+/* EDGEC_KERNELS=reference in the environment keeps the reference kernels (differential
+ * tests compare both paths in one process tree). */
+int edgec_gemm_i8_simd(void) {
+#if defined(EDGEC_HAVE_AVX2_KERNEL) && defined(__unix__)
+    const char *force = getenv("EDGEC_KERNELS");
+    if (force && strcmp(force, "reference") == 0) return 0;
+    return have_avx2();
+#else
+    return 0;
+#endif
+}
+
+void edgec_gemm_i8_run(const edgec_gemm_i8_shape *s, const uint8_t *packed, int32_t m,
+                       const int8_t *a, ptrdiff_t lda, int8_t *y, ptrdiff_t ldy, void *scratch) {
+    int16_t *a16 = (int16_t *)(((uintptr_t)scratch + 63) & ~(uintptr_t)63);
+    int32_t r0;
+    for (r0 = 0; r0 < m; r0 += MR) {
+        const int32_t rows = m - r0 < MR ? m - r0 : MR;
+        widen_rows(s, rows, a + r0 * lda, lda, a16);
+#ifdef EDGEC_HAVE_AVX2_KERNEL
+        if (have_avx2()) {
+            kernel_avx2(s, packed, rows, a16, y + r0 * ldy, ldy);
+            continue;
+        }
+#endif
+        kernel_c(s, packed, rows, a16, y + r0 * ldy, ldy);
+    }
+}
