@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 import edgec
 from conftest import need
 from test_int8_differential import int8_graph, weights
-from test_ops_differential import conv_out, run_both
+from test_ops_differential import _geo_params, conv_out, geometry, run_both, single
 
 SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 quant = st.tuples(st.floats(0.005, 0.5), st.integers(-128, 127))
@@ -86,3 +86,23 @@ def test_real_models_both_paths(name, tmp_path):
     got, want = it.run(x), reference_kernels(data, x)
     for k in want:
         np.testing.assert_array_equal(got[k], want[k])
+
+
+@SETTINGS
+@given(geometry, st.integers(1, 40), st.integers(1, 40), st.booleans())
+def test_conv_f32_simd(d, ic, oc, depthwise):
+    """fp32: FMA kernels agree with reference.py and the reference kernels within fp32
+    rounding (relative to the output's magnitude), across channel blocks and tails."""
+    p, oh, ow = _geo_params(d, d["k"], d["k"])
+    if oh < 1 or ow < 1:
+        return
+    rng = np.random.default_rng(d["seed"])
+    shape = (1, d["k"], d["k"], ic) if depthwise else (oc, d["k"], d["k"], ic)
+    w = rng.standard_normal(shape).astype(np.float32)
+    b = rng.standard_normal(shape[0] if not depthwise else ic).astype(np.float32)
+    op, params = ("DEPTHWISE_CONV2D", {**p, "depth_multiplier": 1}) if depthwise else ("CONV2D", p)
+    g, feeds = single(op, [(d["n"], d["h"], d["w"], ic), None, None], (d["n"], oh, ow, ic if depthwise else oc),
+                      params, consts={1: w, 2: b}, seed=d["seed"])
+    got = run_both(g, feeds)["y"]
+    want = reference_kernels(edgec.Model(g).to_bytes(), feeds)["y"]
+    assert np.abs(got - want).max() <= 1e-5 * max(float(np.abs(want).max()), 1e-6)

@@ -11,10 +11,14 @@
 #include <string.h>
 
 #include "common.h"
+#include "depthwise_f32.h"
+#include "gemm_f32.h"
 #include "int8.h"
 
 /* aux layout shared by both ops and by conv_int8.c (A_N .. A_OCG) */
-enum { A_N, A_H, A_W, A_C, A_OH, A_OW, A_OC, A_KH, A_KW, A_ICG, A_OCG, A_INT8, A_GEMM };
+/* A_FAST: SIMD path (fp32 here, int8 in conv_int8.c): 1 = packed GEMM on the input rows,
+ * 2 = packed GEMM on an im2col row, 0 = reference loops */
+enum { A_N, A_H, A_W, A_C, A_OH, A_OW, A_OC, A_KH, A_KW, A_ICG, A_OCG, A_INT8, A_GEMM, A_FAST };
 
 static int is_int8(const edgec_node *node) {
     return node->input_count > 0 && node->inputs[0] && node->inputs[0]->dtype == EDGEC_DTYPE_INT8;
@@ -81,6 +85,72 @@ static const float *bias_of(const edgec_node *node) {
     return node->input_count > 2 && node->inputs[2] ? (const float *)node->inputs[2]->data : 0;
 }
 
+static edgec_gemm_f32_shape f32_shape(const edgec_node *node) {
+    const edgec_conv2d_params *p = (const edgec_conv2d_params *)node->params;
+    edgec_gemm_f32_shape s;
+    s.n = (int32_t)node->aux[A_OC];
+    s.k = (int32_t)(node->aux[A_KH] * node->aux[A_KW] * node->aux[A_C]);
+    s.n_pad = (s.n + 15) / 16 * 16;
+    s.lo = p->act_min;
+    s.hi = p->act_max;
+    return s;
+}
+
+static void conv2d_f32_pack(edgec_node *node) {
+    const edgec_gemm_f32_shape s = f32_shape(node);
+    edgec_gemm_f32_pack(node->packed, &s, (const float *)node->inputs[1]->data, bias_of(node));
+}
+
+static void plan_f32_fast(edgec_node *node) {
+    const edgec_conv2d_params *p = (const edgec_conv2d_params *)node->params;
+    const int64_t k = node->aux[A_KH] * node->aux[A_KW] * node->aux[A_C];
+    node->aux[A_FAST] = 0;
+    if (!edgec_gemm_f32_simd() || p->groups != 1 || k > (1 << 20)) return;
+    node->aux[A_FAST] = node->aux[A_GEMM] ? 1 : 2;
+    node->packed_bytes = edgec_gemm_f32_packed_bytes((int32_t)node->aux[A_OC], (int32_t)k);
+    node->pack = conv2d_f32_pack;
+    node->scratch_bytes = node->aux[A_FAST] == 2 ? (size_t)(node->aux[A_OW] * k) * sizeof(float) : 0;
+}
+
+/* One output row's receptive fields as (ky, kx, ic) per pixel; outside taps are 0. */
+static void im2col_row_f32(const edgec_node *node, int32_t row, float *col) {
+    const edgec_conv2d_params *p = (const edgec_conv2d_params *)node->params;
+    const int64_t *a = node->aux;
+    const int32_t H = (int32_t)a[A_H], W = (int32_t)a[A_W], C = (int32_t)a[A_C], OH = (int32_t)a[A_OH];
+    const int32_t OW = (int32_t)a[A_OW], KH = (int32_t)a[A_KH], KW = (int32_t)a[A_KW];
+    const float *x = (const float *)node->inputs[0]->data;
+    const int32_t n = row / OH, oy = row % OH;
+    int32_t ox, ky, kx;
+    for (ox = 0; ox < OW; ++ox)
+        for (ky = 0; ky < KH; ++ky) {
+            const int32_t iy = oy * p->stride_h - p->pad_top + ky * p->dilation_h;
+            for (kx = 0; kx < KW; ++kx) {
+                const int32_t ix = ox * p->stride_w - p->pad_left + kx * p->dilation_w;
+                if (iy < 0 || iy >= H || ix < 0 || ix >= W) memset(col, 0, sizeof(float) * (size_t)C);
+                else memcpy(col, x + (((ptrdiff_t)n * H + iy) * W + ix) * C, sizeof(float) * (size_t)C);
+                col += C;
+            }
+        }
+}
+
+static void conv2d_f32_fast(const edgec_node *node, int32_t row_begin, int32_t row_end, void *scratch) {
+    const int64_t *a = node->aux;
+    const int32_t OW = (int32_t)a[A_OW], OC = (int32_t)a[A_OC], C = (int32_t)a[A_C];
+    const edgec_gemm_f32_shape s = f32_shape(node);
+    const float *x = (const float *)node->inputs[0]->data;
+    float *y = (float *)node->outputs[0]->data;
+    int32_t row;
+    if (a[A_FAST] == 1) { /* pixels of consecutive rows are consecutive: one GEMM */
+        edgec_gemm_f32_run(&s, node->packed, (row_end - row_begin) * OW, x + (ptrdiff_t)row_begin * OW * C, C,
+                           y + (ptrdiff_t)row_begin * OW * OC, OC);
+        return;
+    }
+    for (row = row_begin; row < row_end; ++row) {
+        im2col_row_f32(node, row, (float *)scratch);
+        edgec_gemm_f32_run(&s, node->packed, OW, (const float *)scratch, s.k, y + (ptrdiff_t)row * OW * OC, OC);
+    }
+}
+
 edgec_status edgec_conv2d_prepare(edgec_node *node, edgec_error *err) {
     const edgec_conv2d_params *p = (const edgec_conv2d_params *)node->params;
     const edgec_tensor *w;
@@ -115,7 +185,9 @@ edgec_status edgec_conv2d_prepare(edgec_node *node, edgec_error *err) {
         return EDGEC_OK;
     }
     if ((s = edgec_ops_check_act(p->act_min, p->act_max, err))) return s;
-    return check_bias(node, node->aux[A_OC], err);
+    if ((s = check_bias(node, node->aux[A_OC], err))) return s;
+    plan_f32_fast(node);
+    return EDGEC_OK;
 }
 
 /* acc[0..nb) += the window sums of nb (4 or 1) output channels whose weights start at wo,
@@ -197,6 +269,10 @@ void edgec_conv2d_eval(const edgec_node *node, int32_t row_begin, int32_t row_en
         edgec_conv2d_int8_eval(node, row_begin, row_end, scratch);
         return;
     }
+    if (a[A_FAST]) {
+        conv2d_f32_fast(node, row_begin, row_end, scratch);
+        return;
+    }
     if (a[A_GEMM]) {
         conv2d_gemm(node, row_begin, row_end);
         return;
@@ -260,6 +336,7 @@ edgec_status edgec_depthwise_conv2d_prepare(edgec_node *node, edgec_error *err) 
         return EDGEC_OK;
     }
     if ((s = edgec_ops_check_act(p->act_min, p->act_max, err))) return s;
+    node->aux[A_FAST] = p->depth_multiplier == 1 && edgec_dw_f32_simd();
     return check_bias(node, node->aux[A_OC], err);
 }
 
@@ -289,6 +366,11 @@ void edgec_depthwise_conv2d_eval(const edgec_node *node, int32_t row_begin, int3
         const float *xn = x + (ptrdiff_t)n * H * W * C;
         int32_t ky0, ky1, ox;
         edgec_ops_tap_range(iy0, KH, dh, H, &ky0, &ky1);
+        if (a[A_FAST]) {
+            const edgec_dw_f32_row r = {xn, w, bias, W, C, KW, sw, dh, dw, p->pad_left, iy0, ky0, ky1, OW, lo, hi};
+            edgec_dw_f32_run_row(&r, y + (ptrdiff_t)row * OW * OC);
+            continue;
+        }
         for (ox = 0; ox < OW; ++ox) {
             const int32_t ix0 = ox * sw - p->pad_left;
             float *restrict out = y + ((ptrdiff_t)row * OW + ox) * OC;

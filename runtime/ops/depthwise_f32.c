@@ -1,0 +1,81 @@
+/* SIMD fp32 depthwise convolution (contract in depthwise_f32.h). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "common.h"
+#include "depthwise_f32.h"
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#define FMA_AVX2 __attribute__((target("avx2,fma")))
+
+int edgec_dw_f32_simd(void) {
+#if defined(__unix__)
+    const char *force = getenv("EDGEC_KERNELS");
+    if (force && strcmp(force, "reference") == 0) return 0;
+#endif
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+}
+
+/* lanes [0, n) of 8 */
+static FMA_AVX2 __m256i lane_mask(int32_t n) {
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+static FMA_AVX2 __m256 finish(__m256 acc, const float *bias, int32_t c, __m256i mask, __m256 lo, __m256 hi) {
+    if (bias) acc = _mm256_add_ps(acc, _mm256_maskload_ps(bias + c, mask));
+    return _mm256_min_ps(hi, _mm256_max_ps(lo, acc)); /* NaN kept, as the reference clamp */
+}
+
+/* P pixels (1 or 4) starting at ox, kernel columns [kx0, kx1) valid for all of them */
+static FMA_AVX2 void pixels(const edgec_dw_f32_row *r, int32_t ox, int32_t P, int32_t kx0, int32_t kx1, float *y) {
+    const __m256 lo = _mm256_set1_ps(r->lo), hi = _mm256_set1_ps(r->hi);
+    const ptrdiff_t step = (ptrdiff_t)r->stride_w * r->C;
+    int32_t c, ky, kx;
+    for (c = 0; c < r->C; c += 8) {
+        const __m256i mask = lane_mask(r->C - c);
+        __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+        for (ky = r->ky0; ky < r->ky1; ++ky) {
+            const float *xrow = r->x + (ptrdiff_t)(r->iy0 + ky * r->dilation_h) * r->W * r->C + c;
+            const float *wrow = r->w + (ptrdiff_t)ky * r->KW * r->C + c;
+            for (kx = kx0; kx < kx1; ++kx) {
+                const __m256 w = _mm256_maskload_ps(wrow + (ptrdiff_t)kx * r->C, mask);
+                const float *xp = xrow + (ptrdiff_t)(ox * r->stride_w - r->pad_left + kx * r->dilation_w) * r->C;
+                a0 = _mm256_fmadd_ps(_mm256_maskload_ps(xp, mask), w, a0);
+                if (P == 4) {
+                    a1 = _mm256_fmadd_ps(_mm256_maskload_ps(xp + step, mask), w, a1);
+                    a2 = _mm256_fmadd_ps(_mm256_maskload_ps(xp + 2 * step, mask), w, a2);
+                    a3 = _mm256_fmadd_ps(_mm256_maskload_ps(xp + 3 * step, mask), w, a3);
+                }
+            }
+        }
+        _mm256_maskstore_ps(y + c, mask, finish(a0, r->bias, c, mask, lo, hi));
+        if (P == 4) {
+            _mm256_maskstore_ps(y + r->C + c, mask, finish(a1, r->bias, c, mask, lo, hi));
+            _mm256_maskstore_ps(y + 2 * r->C + c, mask, finish(a2, r->bias, c, mask, lo, hi));
+            _mm256_maskstore_ps(y + 3 * r->C + c, mask, finish(a3, r->bias, c, mask, lo, hi));
+        }
+    }
+}
+
+void edgec_dw_f32_run_row(const edgec_dw_f32_row *r, float *y) {
+    int32_t ox = 0, kx0, kx1, kx0b, kx1b;
+    while (ox < r->OW) {
+        edgec_ops_tap_range(ox * r->stride_w - r->pad_left, r->KW, r->dilation_w, r->W, &kx0, &kx1);
+        if (ox + 4 <= r->OW && kx0 == 0 && kx1 == r->KW) {
+            edgec_ops_tap_range((ox + 3) * r->stride_w - r->pad_left, r->KW, r->dilation_w, r->W, &kx0b, &kx1b);
+            if (kx0b == 0 && kx1b == r->KW) {
+                pixels(r, ox, 4, 0, r->KW, y + (ptrdiff_t)ox * r->C);
+                ox += 4;
+                continue;
+            }
+        }
+        pixels(r, ox, 1, kx0, kx1, y + (ptrdiff_t)ox * r->C);
+        ++ox;
+    }
+}
+#else
+int edgec_dw_f32_simd(void) { return 0; }
+void edgec_dw_f32_run_row(const edgec_dw_f32_row *r, float *y) { (void)r, (void)y; /* never chosen */ }
+#endif

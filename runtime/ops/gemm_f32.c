@@ -1,0 +1,115 @@
+/* Packed fp32 GEMM (contract and layout in gemm_f32.h): x86 AVX2+FMA, 6x16 tiles. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "gemm_f32.h"
+
+#define NR 16
+#define MR 6
+
+size_t edgec_gemm_f32_packed_bytes(int32_t n, int32_t k) {
+    const size_t n_pad = ((size_t)n + NR - 1) / NR * NR;
+    return (n_pad * (size_t)k + n_pad) * sizeof(float);
+}
+
+void edgec_gemm_f32_pack(uint8_t *dst, const edgec_gemm_f32_shape *s, const float *w, const float *bias) {
+    float *pw = (float *)dst, *b2 = pw + (size_t)s->n_pad * (size_t)s->k;
+    int32_t nb, k, j;
+    for (nb = 0; nb < s->n_pad; nb += NR)
+        for (k = 0; k < s->k; ++k)
+            for (j = 0; j < NR; ++j) *pw++ = nb + j < s->n ? w[(ptrdiff_t)(nb + j) * s->k + k] : 0.0f;
+    for (j = 0; j < s->n_pad; ++j) b2[j] = j < s->n && bias ? bias[j] : 0.0f;
+}
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#define FMA_AVX2 __attribute__((target("avx2,fma")))
+
+static int have_fma_avx2(void) {
+    static int cached = -1;
+    if (cached < 0) {
+        __builtin_cpu_init();
+        cached = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    }
+    return cached;
+}
+
+int edgec_gemm_f32_simd(void) {
+#if defined(__unix__)
+    const char *force = getenv("EDGEC_KERNELS");
+    if (force && strcmp(force, "reference") == 0) return 0;
+#endif
+    return have_fma_avx2();
+}
+
+static FMA_AVX2 void store_row(float *y, __m256 v0, __m256 v1, const float *b, __m256 lo,
+                               __m256 hi, int32_t valid) {
+    float tmp[NR];
+    /* operand order keeps NaN, as the reference clamp does */
+    v0 = _mm256_min_ps(hi, _mm256_max_ps(lo, _mm256_add_ps(v0, _mm256_loadu_ps(b))));
+    v1 = _mm256_min_ps(hi, _mm256_max_ps(lo, _mm256_add_ps(v1, _mm256_loadu_ps(b + 8))));
+    if (valid == NR) {
+        _mm256_storeu_ps(y, v0);
+        _mm256_storeu_ps(y + 8, v1);
+    } else {
+        _mm256_storeu_ps(tmp, v0);
+        _mm256_storeu_ps(tmp + 8, v1);
+        memcpy(y, tmp, sizeof(float) * (size_t)valid);
+    }
+}
+
+void FMA_AVX2 edgec_gemm_f32_run(const edgec_gemm_f32_shape *s, const uint8_t *packed, int32_t m,
+                                 const float *a, ptrdiff_t lda, float *y, ptrdiff_t ldy) {
+    const float *b2 = (const float *)packed + (size_t)s->n_pad * (size_t)s->k;
+    const __m256 lo = _mm256_set1_ps(s->lo), hi = _mm256_set1_ps(s->hi);
+    int32_t m0, nb, k, r;
+    for (m0 = 0; m0 < m; m0 += MR) {
+        const int32_t rows = m - m0 < MR ? m - m0 : MR;
+        const float *ar[MR];
+        for (r = 0; r < MR; ++r) ar[r] = a + (m0 + (r < rows ? r : rows - 1)) * lda; /* extra rows: unused */
+        for (nb = 0; nb < s->n_pad; nb += NR) {
+            const float *pw = (const float *)packed + (size_t)nb * (size_t)s->k;
+            const int32_t valid = s->n - nb < NR ? s->n - nb : NR;
+            __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
+            __m256 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+            for (k = 0; k < s->k; ++k, pw += NR) {
+                const __m256 w0 = _mm256_load_ps(pw), w1 = _mm256_load_ps(pw + 8);
+                __m256 b = _mm256_broadcast_ss(ar[0] + k);
+                c00 = _mm256_fmadd_ps(b, w0, c00);
+                c01 = _mm256_fmadd_ps(b, w1, c01);
+                b = _mm256_broadcast_ss(ar[1] + k);
+                c10 = _mm256_fmadd_ps(b, w0, c10);
+                c11 = _mm256_fmadd_ps(b, w1, c11);
+                b = _mm256_broadcast_ss(ar[2] + k);
+                c20 = _mm256_fmadd_ps(b, w0, c20);
+                c21 = _mm256_fmadd_ps(b, w1, c21);
+                b = _mm256_broadcast_ss(ar[3] + k);
+                c30 = _mm256_fmadd_ps(b, w0, c30);
+                c31 = _mm256_fmadd_ps(b, w1, c31);
+                b = _mm256_broadcast_ss(ar[4] + k);
+                c40 = _mm256_fmadd_ps(b, w0, c40);
+                c41 = _mm256_fmadd_ps(b, w1, c41);
+                b = _mm256_broadcast_ss(ar[5] + k);
+                c50 = _mm256_fmadd_ps(b, w0, c50);
+                c51 = _mm256_fmadd_ps(b, w1, c51);
+            }
+            {
+                float *yb = y + m0 * ldy + nb;
+                store_row(yb, c00, c01, b2 + nb, lo, hi, valid);
+                if (rows > 1) store_row(yb + ldy, c10, c11, b2 + nb, lo, hi, valid);
+                if (rows > 2) store_row(yb + 2 * ldy, c20, c21, b2 + nb, lo, hi, valid);
+                if (rows > 3) store_row(yb + 3 * ldy, c30, c31, b2 + nb, lo, hi, valid);
+                if (rows > 4) store_row(yb + 4 * ldy, c40, c41, b2 + nb, lo, hi, valid);
+                if (rows > 5) store_row(yb + 5 * ldy, c50, c51, b2 + nb, lo, hi, valid);
+            }
+        }
+    }
+}
+#else
+int edgec_gemm_f32_simd(void) { return 0; }
+
+void edgec_gemm_f32_run(const edgec_gemm_f32_shape *s, const uint8_t *packed, int32_t m, const float *a,
+                        ptrdiff_t lda, float *y, ptrdiff_t ldy) {
+    (void)s, (void)packed, (void)m, (void)a, (void)lda, (void)y, (void)ldy; /* never chosen */
+}
+#endif
