@@ -149,16 +149,30 @@ static void im2col_row(const edgec_node *node, int32_t row, int8_t *col) {
     const int8_t zp = (int8_t)node->inputs[0]->zero_point;
     const int32_t n = row / OH, oy = row % OH;
     int32_t ox, ky, kx;
-    for (ox = 0; ox < OW; ++ox)
+    for (ox = 0; ox < OW; ++ox) {
+        const int32_t ix0 = ox * p->stride_w - p->pad_left;
+        int32_t kx0, kx1;
+        edgec_ops_tap_range(ix0, KW, p->dilation_w, W, &kx0, &kx1);
         for (ky = 0; ky < KH; ++ky) {
             const int32_t iy = oy * p->stride_h - p->pad_top + ky * p->dilation_h;
-            for (kx = 0; kx < KW; ++kx) {
-                const int32_t ix = ox * p->stride_w - p->pad_left + kx * p->dilation_w;
-                if (iy < 0 || iy >= H || ix < 0 || ix >= W) memset(col, zp, (size_t)C);
-                else memcpy(col, x + (((int64_t)n * H + iy) * W + ix) * C, (size_t)C);
-                col += C;
+            if (iy < 0 || iy >= H) {
+                memset(col, zp, (size_t)KW * C);
+            } else if (p->dilation_w == 1) { /* the valid taps of this kernel row are contiguous */
+                const ptrdiff_t n_before = (ptrdiff_t)kx0 * C, n_in = (ptrdiff_t)(kx1 - kx0) * C;
+                for (kx = 0; kx < n_before; ++kx) col[kx] = zp;
+                const int8_t *src = x + (((int64_t)n * H + iy) * W + ix0 + kx0) * C;
+                for (kx = 0; kx < n_in; ++kx) col[n_before + kx] = src[kx];
+                for (kx = (int32_t)(n_before + n_in); kx < KW * C; ++kx) col[kx] = zp;
+            } else {
+                for (kx = 0; kx < KW; ++kx) {
+                    int32_t c;
+                    const int in = kx >= kx0 && kx < kx1;
+                    for (c = 0; c < C; ++c) col[kx * C + c] = in ? x[(((int64_t)n * H + iy) * W + ix0 + (int64_t)kx * p->dilation_w) * C + c] : zp;
+                }
             }
+            col += KW * C;
         }
+    }
 }
 
 void edgec_conv2d_int8_eval(const edgec_node *node, int32_t row_begin, int32_t row_end, void *scratch) {

@@ -28,25 +28,28 @@ static FMA_AVX2 __m256 finish(__m256 acc, const float *bias, int32_t c, __m256i 
     return _mm256_min_ps(hi, _mm256_max_ps(lo, acc)); /* NaN kept, as the reference clamp */
 }
 
-/* P pixels (1 or 4) starting at ox, kernel columns [kx0, kx1) valid for all of them */
-static FMA_AVX2 void pixels(const edgec_dw_f32_row *r, int32_t ox, int32_t P, int32_t kx0, int32_t kx1, float *y) {
+/* P pixels (1 or 4) starting at ox, kernel columns [kx0, kx1) valid for all of them;
+ * FULL: all 8 lanes of every channel block are in range (plain loads, no masks) */
+#define LOAD(p) (FULL ? _mm256_loadu_ps(p) : _mm256_maskload_ps((p), mask))
+static inline FMA_AVX2 void pixels_block(const edgec_dw_f32_row *r, int32_t ox, int32_t P, int32_t kx0,
+                                         int32_t kx1, float *y, int32_t c, const int FULL) {
     const __m256 lo = _mm256_set1_ps(r->lo), hi = _mm256_set1_ps(r->hi);
     const ptrdiff_t step = (ptrdiff_t)r->stride_w * r->C;
-    int32_t c, ky, kx;
-    for (c = 0; c < r->C; c += 8) {
+    int32_t ky, kx;
+    {
         const __m256i mask = lane_mask(r->C - c);
         __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
         for (ky = r->ky0; ky < r->ky1; ++ky) {
             const float *xrow = r->x + (ptrdiff_t)(r->iy0 + ky * r->dilation_h) * r->W * r->C + c;
             const float *wrow = r->w + (ptrdiff_t)ky * r->KW * r->C + c;
             for (kx = kx0; kx < kx1; ++kx) {
-                const __m256 w = _mm256_maskload_ps(wrow + (ptrdiff_t)kx * r->C, mask);
+                const __m256 w = LOAD(wrow + (ptrdiff_t)kx * r->C);
                 const float *xp = xrow + (ptrdiff_t)(ox * r->stride_w - r->pad_left + kx * r->dilation_w) * r->C;
-                a0 = _mm256_fmadd_ps(_mm256_maskload_ps(xp, mask), w, a0);
+                a0 = _mm256_fmadd_ps(LOAD(xp), w, a0);
                 if (P == 4) {
-                    a1 = _mm256_fmadd_ps(_mm256_maskload_ps(xp + step, mask), w, a1);
-                    a2 = _mm256_fmadd_ps(_mm256_maskload_ps(xp + 2 * step, mask), w, a2);
-                    a3 = _mm256_fmadd_ps(_mm256_maskload_ps(xp + 3 * step, mask), w, a3);
+                    a1 = _mm256_fmadd_ps(LOAD(xp + step), w, a1);
+                    a2 = _mm256_fmadd_ps(LOAD(xp + 2 * step), w, a2);
+                    a3 = _mm256_fmadd_ps(LOAD(xp + 3 * step), w, a3);
                 }
             }
         }
@@ -57,6 +60,16 @@ static FMA_AVX2 void pixels(const edgec_dw_f32_row *r, int32_t ox, int32_t P, in
             _mm256_maskstore_ps(y + 3 * r->C + c, mask, finish(a3, r->bias, c, mask, lo, hi));
         }
     }
+}
+#undef LOAD
+
+static FMA_AVX2 void pixels(const edgec_dw_f32_row *r, int32_t ox, int32_t P, int32_t kx0, int32_t kx1, float *y) {
+    int32_t c;
+    for (c = 0; c + 8 <= r->C; c += 8) {
+        if (P == 4) pixels_block(r, ox, 4, kx0, kx1, y, c, 1);
+        else pixels_block(r, ox, 1, kx0, kx1, y, c, 1);
+    }
+    if (c < r->C) pixels_block(r, ox, P, kx0, kx1, y, c, 0);
 }
 
 void edgec_dw_f32_run_row(const edgec_dw_f32_row *r, float *y) {
