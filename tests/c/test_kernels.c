@@ -113,12 +113,24 @@ enum {
 
 /* ---- running and checking ---- */
 
+/* prepare, then what the interpreter does next: place the packed weights a SIMD kernel
+ * asked for (64-aligned) and pack them. */
 static edgec_status prepare(edgec_node *n, edgec_error *e) {
+    edgec_status s;
     memset(e, 0, sizeof(*e));
     n->rows = 0;
     n->scratch_bytes = 0;
+    n->packed_bytes = 0;
+    n->packed = 0;
+    n->pack = 0;
     memset(n->aux, 0, sizeof(n->aux));
-    return OPS[n->opcode].prepare(n, e);
+    s = OPS[n->opcode].prepare(n, e);
+    if (s == EDGEC_OK && n->packed_bytes && n->pack) {
+        uint8_t *block = (uint8_t *)talloc(n->packed_bytes + 64);
+        n->packed = block + (64 - (uintptr_t)block % 64) % 64;
+        n->pack(n);
+    }
+    return s;
 }
 
 /* Bytes of the output written by eval over [b, e): run on two poison patterns. */
