@@ -4,6 +4,7 @@
 #include <math.h>
 
 #include "common.h"
+#include "vmath.h"
 
 static edgec_status prepare_elementwise(edgec_node *node, const char *op, edgec_error *err) {
     edgec_status s;
@@ -59,7 +60,8 @@ edgec_status edgec_gelu_prepare(edgec_node *node, edgec_error *err) {
     return prepare_elementwise(node, "GELU", err);
 }
 
-/* float math (erff/tanhf); reference.py rounds a double evaluation once, well within 1e-5 */
+/* vmath.h (libm erff/tanhf where no SIMD); reference.py rounds a double evaluation once,
+ * well within 1e-5 */
 void edgec_gelu_eval(const edgec_node *node, int32_t row_begin, int32_t row_end, void *scratch) {
     const int approximate = ((const edgec_gelu_params *)node->params)->approximate;
     const float *restrict x = (const float *)node->inputs[0]->data;
@@ -67,14 +69,8 @@ void edgec_gelu_eval(const edgec_node *node, int32_t row_begin, int32_t row_end,
     ptrdiff_t i, end;
     (void)scratch;
     edgec_ops_chunk_range(row_begin, row_end, node->outputs[0]->count, &i, &end);
-    if (approximate) {
-        for (; i < end; ++i) {
-            const float v = x[i];
-            y[i] = 0.5f * v * (1.0f + tanhf(0.7978845608028654f * (v + 0.044715f * v * v * v)));
-        }
-    } else {
-        for (; i < end; ++i) y[i] = 0.5f * x[i] * (1.0f + erff(x[i] * 0.7071067811865476f));
-    }
+    if (approximate) edgec_vgelu_tanh(x + i, y + i, (size_t)(end - i));
+    else edgec_vgelu_erf(x + i, y + i, (size_t)(end - i));
 }
 
 edgec_status edgec_unary_prepare(edgec_node *node, edgec_error *err) {
@@ -93,7 +89,7 @@ void edgec_unary_eval(const edgec_node *node, int32_t row_begin, int32_t row_end
     (void)scratch;
     edgec_ops_chunk_range(row_begin, row_end, node->outputs[0]->count, &i, &end);
     switch (p->kind) {
-    case EDGEC_UNARY_SIGMOID: for (; i < end; ++i) y[i] = 1.0f / (1.0f + expf(-x[i])); break;
+    case EDGEC_UNARY_SIGMOID: edgec_vsigmoid(x + i, y + i, (size_t)(end - i)); break;
     case EDGEC_UNARY_TANH: for (; i < end; ++i) y[i] = tanhf(x[i]); break;
     case EDGEC_UNARY_HARD_SWISH:
         for (; i < end; ++i) y[i] = x[i] * edgec_clampf(x[i] + 3.0f, 0.0f, 6.0f) / 6.0f;

@@ -156,12 +156,12 @@ static void conv2d_f32_fast(const edgec_node *node, int32_t row_begin, int32_t r
     int32_t row;
     if (a[A_FAST] == 1) { /* pixels of consecutive rows are consecutive: one GEMM */
         edgec_gemm_f32_run(&s, node->packed, (row_end - row_begin) * OW, x + (ptrdiff_t)row_begin * OW * C, C,
-                           y + (ptrdiff_t)row_begin * OW * OC, OC);
+                           y + (ptrdiff_t)row_begin * OW * OC, OC, 0, s.n);
         return;
     }
     for (row = row_begin; row < row_end; ++row) {
         im2col_row_f32(node, row, (float *)scratch);
-        edgec_gemm_f32_run(&s, node->packed, OW, (const float *)scratch, s.k, y + (ptrdiff_t)row * OW * OC, OC);
+        edgec_gemm_f32_run(&s, node->packed, OW, (const float *)scratch, s.k, y + (ptrdiff_t)row * OW * OC, OC, 0, s.n);
     }
 }
 

@@ -59,7 +59,8 @@ static FMA_AVX2 void store_row(float *y, __m256 v0, __m256 v1, const float *b, _
 }
 
 void FMA_AVX2 edgec_gemm_f32_run(const edgec_gemm_f32_shape *s, const uint8_t *packed, int32_t m,
-                                 const float *a, ptrdiff_t lda, float *y, ptrdiff_t ldy) {
+                                 const float *a, ptrdiff_t lda, float *y, ptrdiff_t ldy, int32_t n_begin,
+                                 int32_t n_end) {
     const float *b2 = (const float *)packed + (size_t)s->n_pad * (size_t)s->k;
     const __m256 lo = _mm256_set1_ps(s->lo), hi = _mm256_set1_ps(s->hi);
     int32_t m0, nb, k, r;
@@ -67,9 +68,9 @@ void FMA_AVX2 edgec_gemm_f32_run(const edgec_gemm_f32_shape *s, const uint8_t *p
         const int32_t rows = m - m0 < MR ? m - m0 : MR;
         const float *ar[MR];
         for (r = 0; r < MR; ++r) ar[r] = a + (m0 + (r < rows ? r : rows - 1)) * lda; /* extra rows: unused */
-        for (nb = 0; nb < s->n_pad; nb += NR) {
+        for (nb = n_begin; nb < n_end; nb += NR) {
             const float *pw = (const float *)packed + (size_t)nb * (size_t)s->k;
-            const int32_t valid = s->n - nb < NR ? s->n - nb : NR;
+            const int32_t valid = n_end - nb < NR ? n_end - nb : NR;
             __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
             __m256 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
             for (k = 0; k < s->k; ++k, pw += NR) {
@@ -109,7 +110,7 @@ void FMA_AVX2 edgec_gemm_f32_run(const edgec_gemm_f32_shape *s, const uint8_t *p
 int edgec_gemm_f32_simd(void) { return 0; }
 
 void edgec_gemm_f32_run(const edgec_gemm_f32_shape *s, const uint8_t *packed, int32_t m, const float *a,
-                        ptrdiff_t lda, float *y, ptrdiff_t ldy) {
-    (void)s, (void)packed, (void)m, (void)a, (void)lda, (void)y, (void)ldy; /* never chosen */
+                        ptrdiff_t lda, float *y, ptrdiff_t ldy, int32_t n_begin, int32_t n_end) {
+    (void)s, (void)packed, (void)m, (void)a, (void)lda, (void)y, (void)ldy, (void)n_begin, (void)n_end; /* never chosen */
 }
 #endif

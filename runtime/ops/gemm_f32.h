@@ -23,8 +23,9 @@ int edgec_gemm_f32_simd(void);
 size_t edgec_gemm_f32_packed_bytes(int32_t n, int32_t k);
 /* w is [n][k] row-major; bias may be NULL. */
 void edgec_gemm_f32_pack(uint8_t *dst, const edgec_gemm_f32_shape *s, const float *w, const float *bias);
-/* m rows of a (lda floats apart) -> m rows of y (ldy floats apart). */
+/* m rows of a (lda floats apart) -> columns [n_begin, n_end) of m rows of y (ldy floats
+ * apart); n_begin is a multiple of 16, n_end <= n (n_end = n: all columns). */
 void edgec_gemm_f32_run(const edgec_gemm_f32_shape *s, const uint8_t *packed, int32_t m, const float *a,
-                        ptrdiff_t lda, float *y, ptrdiff_t ldy);
+                        ptrdiff_t lda, float *y, ptrdiff_t ldy, int32_t n_begin, int32_t n_end);
 
 #endif

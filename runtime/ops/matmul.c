@@ -5,13 +5,32 @@
 #include <string.h>
 
 #include "common.h"
+#include "gemm_f32.h"
 #include "int8.h"
 
 #define FC_BLOCK 64 /* output features per FULLY_CONNECTED row */
 
-/* FULLY_CONNECTED aux: [0] M, [1] N, [2] K, [3] int8 (set by matmul_int8.c), [4] N blocks.
- * Rows (fp32) are (feature block, m) pairs, block-major, so consecutive rows reuse one
- * block of weights and a batch-1 layer still splits across threads. */
+/* FULLY_CONNECTED aux: [0] M, [1] N, [2] K, [3] int8 (set by matmul_int8.c), [4] N blocks,
+ * [5] SIMD path (gemm_f32.h). Rows (fp32) are (feature block, m) pairs, block-major, so
+ * consecutive rows reuse one block of weights and a batch-1 layer still splits across
+ * threads; on the SIMD path a row is one feature block for all M. */
+
+static edgec_gemm_f32_shape fc_shape(const edgec_node *node) {
+    const edgec_fully_connected_params *p = (const edgec_fully_connected_params *)node->params;
+    edgec_gemm_f32_shape s;
+    s.n = (int32_t)node->aux[1];
+    s.k = (int32_t)node->aux[2];
+    s.n_pad = (s.n + 15) / 16 * 16;
+    s.lo = p->act_min;
+    s.hi = p->act_max;
+    return s;
+}
+
+static void fc_pack(edgec_node *node) {
+    const edgec_gemm_f32_shape s = fc_shape(node);
+    edgec_gemm_f32_pack(node->packed, &s, (const float *)node->inputs[1]->data,
+                        node->input_count > 2 && node->inputs[2] ? (const float *)node->inputs[2]->data : 0);
+}
 edgec_status edgec_fully_connected_prepare(edgec_node *node, edgec_error *err) {
     const edgec_fully_connected_params *p = (const edgec_fully_connected_params *)node->params;
     const edgec_tensor *x, *w, *b, *y;
@@ -49,6 +68,12 @@ edgec_status edgec_fully_connected_prepare(edgec_node *node, edgec_error *err) {
     node->aux[2] = k;
     node->aux[3] = 0;
     node->aux[4] = blocks;
+    node->aux[5] = edgec_gemm_f32_simd() && k <= (1 << 20) && m <= INT32_MAX / 2;
+    if (node->aux[5]) {
+        node->packed_bytes = edgec_gemm_f32_packed_bytes((int32_t)n, (int32_t)k);
+        node->pack = fc_pack;
+        return edgec_ops_set_rows(node, blocks, err);
+    }
     return edgec_ops_set_rows(node, m * blocks, err);
 }
 
@@ -66,6 +91,12 @@ void edgec_fully_connected_eval(const edgec_node *node, int32_t row_begin, int32
     (void)scratch;
     if (node->aux[3]) {
         edgec_fully_connected_int8_eval(node, row_begin, row_end);
+        return;
+    }
+    if (node->aux[5]) {
+        const edgec_gemm_f32_shape s = fc_shape(node);
+        const int32_t n_end = (int32_t)((ptrdiff_t)row_end * FC_BLOCK < N ? (ptrdiff_t)row_end * FC_BLOCK : N);
+        edgec_gemm_f32_run(&s, node->packed, M, x, K, y, N, row_begin * FC_BLOCK, n_end);
         return;
     }
     for (row = row_begin; row < row_end; ++row) {

@@ -3,6 +3,7 @@
 #include <math.h>
 
 #include "common.h"
+#include "vmath.h"
 
 /* aux: [0] axis length, [1] inner (elements after the axis) */
 edgec_status edgec_softmax_prepare(edgec_node *node, edgec_error *err) {
@@ -47,6 +48,11 @@ void edgec_softmax_eval(const edgec_node *node, int32_t row_begin, int32_t row_e
         double sum = 0.0; /* double: a float running sum over thousands of classes drifts ~1e-4 */
         ptrdiff_t i;
         for (i = 1; i < n; ++i) mx = edgec_maxf(xr[i * inner], mx);
+        if (inner == 1) { /* contiguous line: vectorized exp (vmath.h) */
+            const float inv = (float)(1.0 / edgec_vexp_sum(xr, yr, (size_t)n, beta, mx));
+            for (i = 0; i < n; ++i) yr[i] *= inv;
+            continue;
+        }
         for (i = 0; i < n; ++i) {
             const float e = expf(beta * (xr[i * inner] - mx));
             yr[i * inner] = e;
