@@ -85,6 +85,8 @@ static const float *bias_of(const edgec_node *node) {
     return node->input_count > 2 && node->inputs[2] ? (const float *)node->inputs[2]->data : 0;
 }
 
+#define IM2COL_PIXELS 48 /* fp32 im2col chunk: a multiple of the GEMM's 6-row tile */
+
 static edgec_gemm_f32_shape f32_shape(const edgec_node *node) {
     const edgec_conv2d_params *p = (const edgec_conv2d_params *)node->params;
     edgec_gemm_f32_shape s;
@@ -109,19 +111,20 @@ static void plan_f32_fast(edgec_node *node) {
     node->aux[A_FAST] = node->aux[A_GEMM] ? 1 : 2;
     node->packed_bytes = edgec_gemm_f32_packed_bytes((int32_t)node->aux[A_OC], (int32_t)k);
     node->pack = conv2d_f32_pack;
-    node->scratch_bytes = node->aux[A_FAST] == 2 ? (size_t)(node->aux[A_OW] * k) * sizeof(float) : 0;
+    node->scratch_bytes = node->aux[A_FAST] == 2 ? (size_t)k * IM2COL_PIXELS * sizeof(float) : 0;
 }
 
-/* One output row's receptive fields as (ky, kx, ic) per pixel; outside taps are 0. */
-static void im2col_row_f32(const edgec_node *node, int32_t row, float *col) {
+/* Pixels [ox_begin, ox_end) of one output row as (ky, kx, ic) receptive fields; outside
+ * taps are 0. Chunks of IM2COL_PIXELS keep the buffer in L2 for the GEMM that reads it. */
+static void im2col_row_f32(const edgec_node *node, int32_t row, int32_t ox_begin, int32_t ox_end, float *col) {
     const edgec_conv2d_params *p = (const edgec_conv2d_params *)node->params;
     const int64_t *a = node->aux;
     const int32_t H = (int32_t)a[A_H], W = (int32_t)a[A_W], C = (int32_t)a[A_C], OH = (int32_t)a[A_OH];
-    const int32_t OW = (int32_t)a[A_OW], KH = (int32_t)a[A_KH], KW = (int32_t)a[A_KW];
+    const int32_t KH = (int32_t)a[A_KH], KW = (int32_t)a[A_KW];
     const float *x = (const float *)node->inputs[0]->data;
     const int32_t n = row / OH, oy = row % OH;
     int32_t ox, ky, kx;
-    for (ox = 0; ox < OW; ++ox) {
+    for (ox = ox_begin; ox < ox_end; ++ox) {
         const int32_t ix0 = ox * p->stride_w - p->pad_left;
         int32_t kx0, kx1;
         edgec_ops_tap_range(ix0, KW, p->dilation_w, W, &kx0, &kx1);
@@ -160,8 +163,13 @@ static void conv2d_f32_fast(const edgec_node *node, int32_t row_begin, int32_t r
         return;
     }
     for (row = row_begin; row < row_end; ++row) {
-        im2col_row_f32(node, row, (float *)scratch);
-        edgec_gemm_f32_run(&s, node->packed, OW, (const float *)scratch, s.k, y + (ptrdiff_t)row * OW * OC, OC, 0, s.n);
+        int32_t ox, ox_end;
+        for (ox = 0; ox < OW; ox = ox_end) {
+            ox_end = OW - ox < IM2COL_PIXELS ? OW : ox + IM2COL_PIXELS;
+            im2col_row_f32(node, row, ox, ox_end, (float *)scratch);
+            edgec_gemm_f32_run(&s, node->packed, ox_end - ox, (const float *)scratch, s.k,
+                               y + ((ptrdiff_t)row * OW + ox) * OC, OC, 0, s.n);
+        }
     }
 }
 

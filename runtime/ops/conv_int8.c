@@ -98,6 +98,8 @@ static void conv2d_int8_reference(const edgec_node *node, int32_t row_begin, int
 
 /* ---- fast path: packed GEMM (gemm_int8.h), bit-identical to the loops above ---- */
 
+#define IM2COL_PIXELS 64 /* int8 im2col chunk: a multiple of the GEMM's 4-row tile */
+
 static edgec_gemm_i8_shape gemm_shape(const edgec_node *node) {
     const edgec_conv2d_params *p = (const edgec_conv2d_params *)node->params;
     const int64_t *a = node->aux;
@@ -135,21 +137,22 @@ void edgec_conv2d_int8_plan(edgec_node *node) {
                             ? 1 : 2;
     node->packed_bytes = edgec_gemm_i8_packed_bytes((int32_t)a[A_OC], k);
     node->pack = conv2d_int8_pack;
-    node->scratch_bytes = edgec_gemm_i8_scratch_bytes(k) + (node->aux[A_FAST] == 2 ? (size_t)a[A_OW] * k : 0);
+    node->scratch_bytes = edgec_gemm_i8_scratch_bytes(k) + (node->aux[A_FAST] == 2 ? (size_t)k * IM2COL_PIXELS : 0);
 }
 
-/* One output row's receptive fields, (ky, kx, ic) per pixel as the weights; taps outside
- * the image hold the input zero point (they then add 0, like the reference's skip). */
-static void im2col_row(const edgec_node *node, int32_t row, int8_t *col) {
+/* Pixels [ox_begin, ox_end) of one output row as (ky, kx, ic) receptive fields, the
+ * weights' order; taps outside the image hold the input zero point (they then add 0,
+ * like the reference's skip). Chunks of IM2COL_PIXELS keep the buffer in cache. */
+static void im2col_row(const edgec_node *node, int32_t row, int32_t ox_begin, int32_t ox_end, int8_t *col) {
     const edgec_conv2d_params *p = (const edgec_conv2d_params *)node->params;
     const int64_t *a = node->aux;
     const int32_t H = (int32_t)a[A_H], W = (int32_t)a[A_W], C = (int32_t)a[A_C], OH = (int32_t)a[A_OH];
-    const int32_t OW = (int32_t)a[A_OW], KH = (int32_t)a[A_KH], KW = (int32_t)a[A_KW];
+    const int32_t KH = (int32_t)a[A_KH], KW = (int32_t)a[A_KW];
     const int8_t *x = (const int8_t *)node->inputs[0]->data;
     const int8_t zp = (int8_t)node->inputs[0]->zero_point;
     const int32_t n = row / OH, oy = row % OH;
     int32_t ox, ky, kx;
-    for (ox = 0; ox < OW; ++ox) {
+    for (ox = ox_begin; ox < ox_end; ++ox) {
         const int32_t ix0 = ox * p->stride_w - p->pad_left;
         int32_t kx0, kx1;
         edgec_ops_tap_range(ix0, KW, p->dilation_w, W, &kx0, &kx1);
@@ -194,8 +197,12 @@ void edgec_conv2d_int8_eval(const edgec_node *node, int32_t row_begin, int32_t r
     }
     for (row = row_begin; row < row_end; ++row) {
         int8_t *col = (int8_t *)scratch + edgec_gemm_i8_scratch_bytes(s.k);
-        im2col_row(node, row, col);
-        edgec_gemm_i8_run(&s, node->packed, OW, col, s.k, y + (int64_t)row * OW * OC, OC, scratch);
+        int32_t ox, ox_end;
+        for (ox = 0; ox < OW; ox = ox_end) {
+            ox_end = OW - ox < IM2COL_PIXELS ? OW : ox + IM2COL_PIXELS;
+            im2col_row(node, row, ox, ox_end, col);
+            edgec_gemm_i8_run(&s, node->packed, ox_end - ox, col, s.k, y + ((int64_t)row * OW + ox) * OC, OC, scratch);
+        }
     }
 }
 
