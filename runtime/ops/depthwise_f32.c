@@ -88,6 +88,47 @@ void edgec_dw_f32_run_row(const edgec_dw_f32_row *r, float *y) {
         ++ox;
     }
 }
+#elif defined(__aarch64__)
+#include <arm_neon.h>
+
+int edgec_dw_f32_simd(void) {
+#if defined(__unix__)
+    const char *force = getenv("EDGEC_KERNELS");
+    if (force && strcmp(force, "reference") == 0) return 0;
+#endif
+    return 1; /* NEON is part of armv8-a */
+}
+
+void edgec_dw_f32_run_row(const edgec_dw_f32_row *r, float *y) {
+    const float32x4_t lo = vdupq_n_f32(r->lo), hi = vdupq_n_f32(r->hi);
+    int32_t ox, kx0, kx1, ky, kx, c;
+    for (ox = 0; ox < r->OW; ++ox) {
+        const int32_t ix0 = ox * r->stride_w - r->pad_left;
+        float *out = y + (ptrdiff_t)ox * r->C;
+        edgec_ops_tap_range(ix0, r->KW, r->dilation_w, r->W, &kx0, &kx1);
+        for (c = 0; c + 4 <= r->C; c += 4) {
+            float32x4_t acc = vdupq_n_f32(0.0f);
+            for (ky = r->ky0; ky < r->ky1; ++ky) {
+                const float *xrow = r->x + (ptrdiff_t)(r->iy0 + ky * r->dilation_h) * r->W * r->C + c;
+                const float *wrow = r->w + (ptrdiff_t)ky * r->KW * r->C + c;
+                for (kx = kx0; kx < kx1; ++kx)
+                    acc = vfmaq_f32(acc, vld1q_f32(xrow + (ptrdiff_t)(ix0 + kx * r->dilation_w) * r->C),
+                                    vld1q_f32(wrow + (ptrdiff_t)kx * r->C));
+            }
+            if (r->bias) acc = vaddq_f32(acc, vld1q_f32(r->bias + c));
+            vst1q_f32(out + c, vminq_f32(vmaxq_f32(acc, lo), hi)); /* NaN propagates, as the reference */
+        }
+        for (; c < r->C; ++c) {
+            float acc = 0.0f;
+            for (ky = r->ky0; ky < r->ky1; ++ky)
+                for (kx = kx0; kx < kx1; ++kx)
+                    acc += r->x[((ptrdiff_t)(r->iy0 + ky * r->dilation_h) * r->W + ix0 + kx * r->dilation_w) * r->C + c] *
+                           r->w[((ptrdiff_t)ky * r->KW + kx) * r->C + c];
+            if (r->bias) acc += r->bias[c];
+            out[c] = edgec_clampf(acc, r->lo, r->hi);
+        }
+    }
+}
 #else
 int edgec_dw_f32_simd(void) { return 0; }
 void edgec_dw_f32_run_row(const edgec_dw_f32_row *r, float *y) { (void)r, (void)y; /* never chosen */ }

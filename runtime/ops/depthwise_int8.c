@@ -13,8 +13,10 @@ size_t edgec_dw_i8_packed_bytes(int32_t c, int32_t taps) {
     return c_pad / CB * pairs * 64 + 3 * sizeof(int32_t) * c_pad;
 }
 
+#if !defined(__aarch64__)
 /* lane order of unpack{lo,hi}_epi16 on two rows of 16 channels (see the header) */
 static const int8_t kLaneChannel[16] = {0, 1, 2, 3, 8, 9, 10, 11, 4, 5, 6, 7, 12, 13, 14, 15};
+#endif
 
 void edgec_dw_i8_pack(uint8_t *dst, const edgec_dw_i8_shape *s, const int8_t *w, const int32_t *bias,
                       const int32_t *mult, const int32_t *shift) {
@@ -22,6 +24,12 @@ void edgec_dw_i8_pack(uint8_t *dst, const edgec_dw_i8_shape *s, const int8_t *w,
     int32_t *b2 = (int32_t *)(dst + (size_t)s->c_pad / CB * (size_t)(s->taps_pad / 2) * 64);
     int32_t *m2 = b2 + s->c_pad, *s2 = m2 + s->c_pad;
     int32_t cb, t, l, e, c;
+#if defined(__aarch64__) /* NEON layout: per block and tap, 16 int16 weights in channel order */
+    (void)l, (void)e;
+    for (cb = 0; cb < s->c_pad; cb += CB)
+        for (t = 0; t < s->taps; ++t)
+            for (c = cb; c < cb + CB; ++c) *pw++ = (int16_t)(c < s->c ? w[(ptrdiff_t)t * s->c + c] : 0);
+#else
     for (cb = 0; cb < s->c_pad; cb += CB)
         for (t = 0; t < s->taps_pad; t += 2)
             for (l = 0; l < 16; ++l)
@@ -29,6 +37,7 @@ void edgec_dw_i8_pack(uint8_t *dst, const edgec_dw_i8_shape *s, const int8_t *w,
                     const int32_t ch = cb + kLaneChannel[l], tap = t + e;
                     *pw++ = (int16_t)(ch < s->c && tap < s->taps ? w[(ptrdiff_t)tap * s->c + ch] : 0);
                 }
+#endif
     for (c = 0; c < s->c_pad; ++c) {
         b2[c] = c < s->c && bias ? bias[c] : 0;
         m2[c] = c < s->c ? mult[c] : 0;
@@ -91,6 +100,57 @@ int edgec_dw_i8_simd(void) {
 void edgec_dw_i8_pixel(const edgec_dw_i8_shape *s, const uint8_t *packed, const int8_t *const *tap_rows,
                        int8_t *y) {
     pixel_avx2(s, packed, tap_rows, y);
+}
+#elif defined(__aarch64__)
+#include "requant_neon.h"
+
+int edgec_dw_i8_simd(void) {
+#if defined(__unix__)
+    const char *force = getenv("EDGEC_KERNELS");
+    if (force && strcmp(force, "reference") == 0) return 0;
+#endif
+    return 1; /* NEON is part of armv8-a */
+}
+
+void edgec_dw_i8_pixel(const edgec_dw_i8_shape *s, const uint8_t *packed, const int8_t *const *tap_rows,
+                       int8_t *y) {
+    const int32_t *b2 = (const int32_t *)(packed + (size_t)s->c_pad / CB * (size_t)(s->taps_pad / 2) * 64);
+    const int32_t *m2 = b2 + s->c_pad, *s2 = m2 + s->c_pad;
+    const int16x8_t zp = vdupq_n_s16((int16_t)s->x_zp);
+    const int16_t *pw = (const int16_t *)packed;
+    int32_t c0, t, j;
+    for (c0 = 0; c0 < s->c; c0 += CB) {
+        int32x4_t acc[4];
+        int8x16_t q;
+        for (j = 0; j < 4; ++j) acc[j] = vdupq_n_s32(0);
+        for (t = 0; t < s->taps; ++t, pw += CB) {
+            const int16x8_t w0 = vld1q_s16(pw), w1 = vld1q_s16(pw + 8);
+            int16x8_t xl, xh;
+            int8x16_t x;
+            if (!tap_rows[t]) continue; /* outside the image: adds 0 */
+            if (c0 + CB <= s->c) {
+                x = vld1q_s8(tap_rows[t] + c0);
+            } else {
+                int8_t buf[CB] = {0};
+                memcpy(buf, tap_rows[t] + c0, (size_t)(s->c - c0));
+                x = vld1q_s8(buf);
+            }
+            xl = vsubq_s16(vmovl_s8(vget_low_s8(x)), zp);
+            xh = vsubq_s16(vmovl_high_s8(x), zp);
+            acc[0] = vmlal_s16(acc[0], vget_low_s16(xl), vget_low_s16(w0));
+            acc[1] = vmlal_high_s16(acc[1], xl, w0);
+            acc[2] = vmlal_s16(acc[2], vget_low_s16(xh), vget_low_s16(w1));
+            acc[3] = vmlal_high_s16(acc[3], xh, w1);
+        }
+        q = edgec_requant16_neon(acc, b2 + c0, m2 + c0, s2 + c0, s->y_zp, s->q_min, s->q_max);
+        if (c0 + CB <= s->c) {
+            vst1q_s8(y + c0, q);
+        } else {
+            int8_t tail[CB];
+            vst1q_s8(tail, q);
+            memcpy(y + c0, tail, (size_t)(s->c - c0));
+        }
+    }
 }
 #else
 int edgec_dw_i8_simd(void) { return 0; }

@@ -106,6 +106,52 @@ void FMA_AVX2 edgec_gemm_f32_run(const edgec_gemm_f32_shape *s, const uint8_t *p
         }
     }
 }
+#elif defined(__aarch64__)
+#include <arm_neon.h>
+
+int edgec_gemm_f32_simd(void) {
+#if defined(__unix__)
+    const char *force = getenv("EDGEC_KERNELS");
+    if (force && strcmp(force, "reference") == 0) return 0;
+#endif
+    return 1; /* NEON is part of armv8-a */
+}
+
+void edgec_gemm_f32_run(const edgec_gemm_f32_shape *s, const uint8_t *packed, int32_t m, const float *a,
+                        ptrdiff_t lda, float *y, ptrdiff_t ldy, int32_t n_begin, int32_t n_end) {
+    const float *b2 = (const float *)packed + (size_t)s->n_pad * (size_t)s->k;
+    const float32x4_t lo = vdupq_n_f32(s->lo), hi = vdupq_n_f32(s->hi);
+    int32_t m0, nb, k, r, j;
+    for (m0 = 0; m0 < m; m0 += MR) {
+        const int32_t rows = m - m0 < MR ? m - m0 : MR;
+        const float *ar[MR];
+        for (r = 0; r < MR; ++r) ar[r] = a + (m0 + (r < rows ? r : rows - 1)) * lda; /* extra rows: unused */
+        for (nb = n_begin; nb < n_end; nb += NR) {
+            const float *pw = (const float *)packed + (size_t)nb * (size_t)s->k;
+            const int32_t valid = n_end - nb < NR ? n_end - nb : NR;
+            float32x4_t c[MR][4];
+            for (r = 0; r < MR; ++r)
+                for (j = 0; j < 4; ++j) c[r][j] = vdupq_n_f32(0.0f);
+            for (k = 0; k < s->k; ++k, pw += NR) {
+                const float32x4_t w0 = vld1q_f32(pw), w1 = vld1q_f32(pw + 4), w2 = vld1q_f32(pw + 8),
+                                  w3 = vld1q_f32(pw + 12);
+                for (r = 0; r < MR; ++r) {
+                    const float32x4_t v = vdupq_n_f32(ar[r][k]);
+                    c[r][0] = vfmaq_f32(c[r][0], v, w0);
+                    c[r][1] = vfmaq_f32(c[r][1], v, w1);
+                    c[r][2] = vfmaq_f32(c[r][2], v, w2);
+                    c[r][3] = vfmaq_f32(c[r][3], v, w3);
+                }
+            }
+            for (r = 0; r < rows; ++r) {
+                float out[NR];
+                for (j = 0; j < 4; ++j) /* vmax/vmin propagate NaN, as the reference clamp keeps it */
+                    vst1q_f32(out + 4 * j, vminq_f32(vmaxq_f32(vaddq_f32(c[r][j], vld1q_f32(b2 + nb + 4 * j)), lo), hi));
+                memcpy(y + (m0 + r) * ldy + nb, out, sizeof(float) * (size_t)valid);
+            }
+        }
+    }
+}
 #else
 int edgec_gemm_f32_simd(void) { return 0; }
 

@@ -141,13 +141,60 @@ static EDGEC_AVX2 void kernel_avx2(const edgec_gemm_i8_shape *s, const uint8_t *
 static int have_avx2(void) { return edgec_cpu_has_avx2(); }
 #endif
 
+#if defined(__aarch64__)
+#include "requant_neon.h"
+#define EDGEC_HAVE_NEON_KERNEL 1
+
+/* vmull_s8 of (w[c][2p], w[c][2p+1]) pairs with (a[2p], a[2p+1]) repeated, then pairwise
+ * add into int32 (vpadal): exact (each product fits int16). */
+static void kernel_neon(const edgec_gemm_i8_shape *s, const uint8_t *packed, int32_t rows,
+                        const int16_t *a16, int8_t *y, ptrdiff_t ldy) {
+    const int32_t *bias2 = (const int32_t *)(packed + weights_bytes(s)), *m2 = bias2 + s->n_pad,
+                  *s2 = m2 + s->n_pad;
+    const ptrdiff_t ka = s->k_pad;
+    int32_t nb, kp, r, j;
+    for (nb = 0; nb < s->n_pad; nb += NR) {
+        const int8_t *pw = (const int8_t *)packed + (ptrdiff_t)nb * s->k_pad;
+        int32x4_t acc[MR][4];
+        for (r = 0; r < MR; ++r)
+            for (j = 0; j < 4; ++j) acc[r][j] = vdupq_n_s32(0);
+        for (kp = 0; kp < s->k_pad; kp += 2, pw += 2 * NR) {
+            const int8x16_t w0 = vld1q_s8(pw), w1 = vld1q_s8(pw + 16);
+            for (r = 0; r < MR; ++r) {
+                const int16_t a0 = a16[r * ka + kp], a1 = a16[r * ka + kp + 1];
+                const int8x16_t a = vreinterpretq_s8_s16(vdupq_n_s16((int16_t)((uint16_t)(uint8_t)a0 | ((uint16_t)(uint8_t)a1 << 8))));
+                acc[r][0] = vpadalq_s16(acc[r][0], vmull_s8(vget_low_s8(w0), vget_low_s8(a)));
+                acc[r][1] = vpadalq_s16(acc[r][1], vmull_high_s8(w0, a));
+                acc[r][2] = vpadalq_s16(acc[r][2], vmull_s8(vget_low_s8(w1), vget_low_s8(a)));
+                acc[r][3] = vpadalq_s16(acc[r][3], vmull_high_s8(w1, a));
+            }
+        }
+        for (r = 0; r < rows; ++r) {
+            const int8x16_t q = edgec_requant16_neon(acc[r], bias2 + nb, m2 + nb, s2 + nb, s->y_zp, s->q_min, s->q_max);
+            int8_t *dst = y + r * ldy + nb;
+            if (nb + NR <= s->n) {
+                vst1q_s8(dst, q);
+            } else {
+                int8_t tail[NR];
+                vst1q_s8(tail, q);
+                memcpy(dst, tail, (size_t)(s->n - nb));
+            }
+        }
+    }
+}
+#endif
+
 /* EDGEC_KERNELS=reference in the environment keeps the reference kernels (differential
  * tests compare both paths in one process tree). */
 int edgec_gemm_i8_simd(void) {
-#if defined(EDGEC_HAVE_AVX2_KERNEL) && defined(__unix__)
+#if (defined(EDGEC_HAVE_AVX2_KERNEL) || defined(EDGEC_HAVE_NEON_KERNEL)) && defined(__unix__)
     const char *force = getenv("EDGEC_KERNELS");
     if (force && strcmp(force, "reference") == 0) return 0;
+#endif
+#if defined(EDGEC_HAVE_AVX2_KERNEL)
     return have_avx2();
+#elif defined(EDGEC_HAVE_NEON_KERNEL)
+    return 1; /* NEON is part of armv8-a */
 #else
     return 0;
 #endif
@@ -165,6 +212,10 @@ void edgec_gemm_i8_run(const edgec_gemm_i8_shape *s, const uint8_t *packed, int3
             kernel_avx2(s, packed, rows, a16, y + r0 * ldy, ldy);
             continue;
         }
+#endif
+#ifdef EDGEC_HAVE_NEON_KERNEL
+        kernel_neon(s, packed, rows, a16, y + r0 * ldy, ldy);
+        continue;
 #endif
         kernel_c(s, packed, rows, a16, y + r0 * ldy, ldy);
     }
