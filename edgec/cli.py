@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -136,7 +137,12 @@ def cmd_info(args):
     print(f"edgec {edgec.__version__} (C core {core_version()})")
     print(f"library: {_lib.library_path()}")
     print(f"cpu: {cpu_features()}")
-    print("kernels: reference C99 (fp32)")
+    feats = cpu_features()
+    forced = os.environ.get("EDGEC_KERNELS") == "reference"
+    simd = "" if forced else ("x86 AVX2/FMA" if "avx2" in feats and "fma" in feats else
+                              "aarch64 NEON" if "aarch64" in feats else "")
+    print(f"kernels: {simd + ' (int8 GEMM/depthwise/element-wise, fp32 GEMM/depthwise/FC), ' if simd else ''}"
+          f"portable C99 reference for the rest{' (EDGEC_KERNELS=reference)' if forced else ''}")
     print(f"ops ({len(fmt.OPS)}): {' '.join(fmt.OPS)}")
     import shutil
     print(f"cuda: {'nvcc found' if shutil.which('nvcc') else 'not found'} (CUDA backend not in this version)")
