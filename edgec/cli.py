@@ -208,6 +208,9 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--out", help="annotated image (one input) or folder")
     d.set_defaults(fn=cmd_demo)
 
+    from edgec.targets.cli import add_parser as add_build
+    add_build(sub)
+
     n = sub.add_parser("info", help="version, CPU features, kernels")
     n.set_defaults(fn=cmd_info)
     return p
@@ -219,7 +222,7 @@ def main(argv=None) -> int:
     from edgec.runtime import ModelError
     try:
         return int(args.fn(args) or 0)
-    except (ConversionError, ModelError, KeyError, ValueError, TypeError, FileNotFoundError) as e:
+    except (ConversionError, ModelError, KeyError, ValueError, TypeError, FileNotFoundError, RuntimeError) as e:
         msg = e.args[0] if isinstance(e, KeyError) and e.args else e
         print(f"edgec {args.command}: error: {msg}", file=sys.stderr)
         return 1

@@ -16,6 +16,30 @@ void edgec_pool_run(edgec_pool *pool, edgec_eval_fn eval, const edgec_node *node
 #else
 #include <pthread.h>
 
+/* glibc 2.34 moved pthread_create/join into libc under a new symbol version; a library
+ * linked against a newer glibc (Debian 12's cross sysroot: 2.36) would then refuse to
+ * load on Raspberry Pi OS Bullseye / JetPack 5 (glibc 2.31). Bind to the architecture's
+ * original versions, which every glibc keeps (the wheel's glibc <= 2.31 is tested). */
+#if defined(__SANITIZE_ADDRESS__)
+#define EDGEC_SANITIZED 1 /* ASan intercepts pthread_create by its default version */
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define EDGEC_SANITIZED 1
+#endif
+#endif
+#if defined(__linux__) && defined(__GLIBC__) && !defined(EDGEC_SANITIZED) && !defined(EDGEC_NO_SYMVER)
+#if defined(__aarch64__)
+__asm__(".symver pthread_create,pthread_create@GLIBC_2.17");
+__asm__(".symver pthread_join,pthread_join@GLIBC_2.17");
+#elif defined(__arm__)
+__asm__(".symver pthread_create,pthread_create@GLIBC_2.4");
+__asm__(".symver pthread_join,pthread_join@GLIBC_2.4");
+#elif defined(__x86_64__)
+__asm__(".symver pthread_create,pthread_create@GLIBC_2.2.5");
+__asm__(".symver pthread_join,pthread_join@GLIBC_2.2.5");
+#endif
+#endif
+
 /* Between ops a worker (and the caller waiting for workers) spins this many rounds
  * before sleeping on a condition variable: consecutive ops are microseconds apart, a
  * futex wake-up costs tens of microseconds, and an idle pool still sleeps (no busy

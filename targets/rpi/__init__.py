@@ -1,0 +1,1 @@
+"""Raspberry Pi (and Jetson CPU) packages: `edgec build --target rpi`."""
