@@ -77,7 +77,7 @@ def load(model, input_shape: dict | None = None) -> Graph:
 
 def convert(model, quantize: str = "fp32", calibration=None, input_shape: dict | None = None,
             calibration_method: str = "minmax", percentile: float = 99.99, progress: bool = True,
-            preprocessing: dict | None = None) -> Model:
+            preprocessing: dict | None = None, patch: str | None = None, max_recompute: float = 0.15) -> Model:
     """Convert a TFLite or ONNX model into an edgec Model (save() it to get a .edgec).
 
     quantize="int8" quantizes a float model after training: `calibration` is an iterable
@@ -85,12 +85,15 @@ def convert(model, quantize: str = "fp32", calibration=None, input_shape: dict |
     by `calibration_method` ("minmax" or "percentile"); per-channel int8 weights.
     Models that are already int8 (TFLite full-integer) convert as they are.
     preprocessing={"mean": m, "std": s} is stored in the model (and used for image folders).
+    patch="auto" runs the memory-heavy first stage patch by patch (MCUNetV2; the split and
+    grid with the smallest peak arena whose extra MACs stay <= max_recompute), or
+    patch="RxC" / "RxC@TENSOR" for a fixed grid (and split tensor); outputs are unchanged.
     """
     if quantize not in PRECISIONS:
         raise ConversionError(f"quantize={quantize!r}: choose one of {', '.join(PRECISIONS)}")
     try:
         return _convert(model, quantize, calibration, input_shape, calibration_method, percentile,
-                        progress, preprocessing)
+                        progress, preprocessing, patch, max_recompute)
     except (ConversionError, TypeError):
         raise
     except Exception as e:  # malformed models reach numpy / passes in many ways
@@ -99,7 +102,7 @@ def convert(model, quantize: str = "fp32", calibration=None, input_shape: dict |
 
 
 def _convert(model, quantize, calibration, input_shape, calibration_method, percentile, progress,
-             preprocessing) -> Model:
+             preprocessing, patch=None, max_recompute=0.15) -> Model:
     graph = load(model, input_shape=input_shape)
     if preprocessing:
         graph.metadata["preprocessing"] = dict(preprocessing)
@@ -116,6 +119,9 @@ def _convert(model, quantize, calibration, input_shape, calibration_method, perc
         raise ConversionError(f"{graph.name}: quantize={quantize!r} is not available in this edgec "
                               "version yet (fp32 and int8 are)")
     q.lower_int8(graph)  # integer parameters for int8 nodes
+    if patch:
+        from .plan.patch import apply_patch
+        graph = apply_patch(graph, patch, max_recompute, progress)
     return Model(graph)
 
 

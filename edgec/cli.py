@@ -34,7 +34,7 @@ def cmd_convert(args):
                                  "std": args.std if args.std is not None else 1.0}
     m = edgec.convert(args.model, quantize=args.quantize, input_shape=_parse_shapes(args.input_shape),
                       calibration=args.calibration, calibration_method=args.calibration_method,
-                      preprocessing=meta.get("preprocessing"))
+                      preprocessing=meta.get("preprocessing"), patch=args.patch, max_recompute=args.max_recompute)
     out = Path(args.output or Path(args.model).with_suffix(".edgec"))
     m.save(out)
     it = edgec.Interpreter(out)
@@ -170,6 +170,9 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--calibration", metavar="DIR|NPZ",
                    help="calibration images (folder) or arrays (.npz named by input) for --quantize int8")
     c.add_argument("--calibration-method", choices=["minmax", "percentile"], default="minmax")
+    c.add_argument("--patch", metavar="auto|RxC[@TENSOR]",
+                   help="run the first stage patch by patch (MCUNetV2) to cut peak memory")
+    c.add_argument("--max-recompute", type=float, default=0.15, help="--patch auto: extra MACs allowed (0.15)")
     c.add_argument("--mean", type=float, help="input preprocessing stored in the model: (x - mean) / std")
     c.add_argument("--std", type=float)
     c.set_defaults(fn=cmd_convert)

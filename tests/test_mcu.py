@@ -20,10 +20,22 @@ FIXTURES = Path(__file__).parent / "fixtures"
 
 
 @pytest.fixture(scope="module")
-def model(tmp_path_factory):
-    path = tmp_path_factory.mktemp("mcu-model") / "mobilenet96.edgec"
-    edgec.convert(FIXTURES / "mobilenet_v2_035_96_int8.tflite").save(path)
-    return path
+def models(tmp_path_factory):
+    """MobileNetV2-0.35 int8 (TF converter) at 96x96 (2 classes) and 144x144, plain and
+    patch-scheduled (--patch auto)."""
+    d = tmp_path_factory.mktemp("mcu-model")
+    out = {}
+    for res in ("96", "144"):
+        for patch in (None, "auto"):
+            path = d / f"mobilenet{res}{'-patched' if patch else ''}.edgec"
+            edgec.convert(FIXTURES / f"mobilenet_v2_035_{res}_int8.tflite", patch=patch, progress=False).save(path)
+            out[path.stem] = path
+    return out
+
+
+@pytest.fixture(scope="module")
+def model(models):
+    return models["mobilenet96"]
 
 
 def build_project(model, board, out):
@@ -37,9 +49,11 @@ def build_project(model, board, out):
     return info, out / "build" / "app.elf"
 
 
-@pytest.mark.parametrize("board", ["mps2-an386", "mps2-an500"])
-def test_mcu_image_in_qemu_matches_host(model, board, tmp_path):
+@pytest.mark.parametrize("board,name", [("mps2-an386", "mobilenet96-patched"), ("mps2-an386", "mobilenet144-patched"),
+                                        ("mps2-an500", "mobilenet96")])
+def test_mcu_image_in_qemu_matches_host(models, board, name, tmp_path):
     from edgec.targets.mcu.link import McuLink, qemu
+    model = models[name]
     info, elf = build_project(model, board, tmp_path / board)
     need(shutil.which("qemu-system-arm") is not None, "qemu-system-arm missing (apt: qemu-system-arm)")
     need(importlib.util.find_spec("serial") is not None, "pyserial missing (pip install 'edgec[mcu]')")
