@@ -50,6 +50,34 @@ edgec_status edgec_conv_int8_check(edgec_node *node, int32_t channels, edgec_err
     return EDGEC_OK;
 }
 
+/* acc + sum w[i] * (x[i] + x_offset): the reference inner loop. On Cortex-M cores with
+ * the DSP extension (M4, M7, M33) four taps at a time as CMSIS-NN does: SXTB16 splits
+ * four int8 into two pairs of int16 (adding the offset, |x + offset| <= 255), SMLAD
+ * multiplies both pairs and accumulates, exact in int32 like the scalar loop. */
+#if defined(__ARM_FEATURE_SIMD32) && defined(__ARM_FEATURE_DSP) && !defined(__aarch64__)
+#include <arm_acle.h>
+static inline uint32_t ror8(uint32_t v) { return (v >> 8) | (v << 24); }
+static int32_t dot_offset(const int8_t *w, const int8_t *x, int32_t n, int32_t x_offset, int32_t acc) {
+    const uint32_t off2 = ((uint32_t)(uint16_t)x_offset << 16) | (uint16_t)x_offset;
+    int32_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        uint32_t xw, ww;
+        memcpy(&xw, x + i, 4);
+        memcpy(&ww, w + i, 4);
+        acc = __smlad(__sxtab16(off2, xw), __sxtb16(ww), acc);
+        acc = __smlad(__sxtab16(off2, ror8(xw)), __sxtb16(ror8(ww)), acc);
+    }
+    for (; i < n; ++i) acc += (int32_t)w[i] * ((int32_t)x[i] + x_offset);
+    return acc;
+}
+#else
+static int32_t dot_offset(const int8_t *w, const int8_t *x, int32_t n, int32_t x_offset, int32_t acc) {
+    int32_t i;
+    for (i = 0; i < n; ++i) acc += (int32_t)w[i] * ((int32_t)x[i] + x_offset);
+    return acc;
+}
+#endif
+
 static int32_t requantize(int32_t acc, const edgec_node *node, int32_t oc) {
     const int32_t *mult = (const int32_t *)node->inputs[3]->data, *shift = (const int32_t *)node->inputs[4]->data;
     return edgec_mbqm(acc, mult[oc], shift[oc]) + node->outputs[0]->zero_point;
@@ -79,14 +107,14 @@ static void conv2d_int8_reference(const edgec_node *node, int32_t row_begin, int
             for (oc = 0; oc < OC; ++oc) {
                 const int32_t g = oc / OCG;
                 const int8_t *restrict wo = w + (int64_t)oc * KH * KW * ICG;
-                int32_t acc = 0, ky, kx, ic;
+                int32_t acc = 0, ky, kx;
                 for (ky = ky0; ky < ky1; ++ky) {
                     const int8_t *restrict xr = x + (((int64_t)n * H + iy0 + ky * p->dilation_h) * W) * C + (int64_t)g * ICG;
                     const int8_t *restrict wr = wo + (int64_t)ky * KW * ICG;
                     for (kx = kx0; kx < kx1; ++kx) {
                         const int8_t *restrict xp = xr + (int64_t)(ix0 + kx * p->dilation_w) * C;
                         const int8_t *restrict wp = wr + (int64_t)kx * ICG;
-                        for (ic = 0; ic < ICG; ++ic) acc += (int32_t)wp[ic] * ((int32_t)xp[ic] + x_offset);
+                        acc = dot_offset(wp, xp, ICG, x_offset, acc);
                     }
                 }
                 if (bias) acc = (int32_t)((int64_t)acc + bias[oc]); /* no signed overflow on corrupt biases */
