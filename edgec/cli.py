@@ -104,6 +104,14 @@ def cmd_bench(args):
     print(format_table(rows))
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=2))
+    if args.profile or args.trace:
+        from edgec.runtime.benchmark import chrome_trace, format_profile, profile_ops
+        ops = profile_ops(args.model, threads=args.threads)
+        if args.profile:
+            print(format_profile(ops))
+        if args.trace:
+            chrome_trace(ops, args.trace)
+            print(f"wrote {args.trace} (open in chrome://tracing or ui.perfetto.dev)")
 
 
 def cmd_inspect(args):
@@ -192,6 +200,8 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--compare", choices=["litert", "onnxruntime"])
     b.add_argument("--reference", help="the source model the peer runs (.tflite / .onnx)")
     b.add_argument("--json", help="also write the rows as JSON")
+    b.add_argument("--profile", action="store_true", help="per-op times (by op type and the slowest ops)")
+    b.add_argument("--trace", metavar="OUT.json", help="per-op times as a Chrome trace")
     b.set_defaults(fn=cmd_bench)
 
     i = sub.add_parser("inspect", help="dump tensors, ops, arena plan and sizes")

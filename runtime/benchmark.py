@@ -121,3 +121,50 @@ def format_table(rows) -> str:
         lines.append(f"edgec / {rows[1]['runtime']} = {rows[0]['ratio_vs_peer']:.2f}x "
                      f"({'faster' if rows[0]['ratio_vs_peer'] < 1 else 'slower'})")
     return "\n".join(lines)
+
+
+def profile_ops(model, threads: int = 1, runs: int = 10, seed: int = 0) -> list:
+    """Per-op times over `runs` inferences: rows {index, op, name, median_ms, min_ms},
+    in execution order (the C core's clock around each op's eval, threads included)."""
+    from . import Interpreter
+    it = Interpreter(model, num_threads=threads, profile=True)
+    rng = np.random.default_rng(seed)
+    feeds = {d.name: _random_like(d.shape, d.dtype, rng) for d in it.inputs}
+    samples = []
+    for _ in range(max(runs, 1) + 1):
+        it.run(feeds)
+        samples.append(it.profile())
+    samples = samples[1:]  # the first run warms caches
+    rows = []
+    for i, row in enumerate(samples[0]):
+        t = [s[i]["ms"] for s in samples]
+        rows.append({"index": i, "op": row["op"], "name": row["name"], "median_ms": float(np.median(t)),
+                     "min_ms": float(min(t))})
+    return rows
+
+
+def chrome_trace(rows: list, path) -> None:
+    """Write per-op rows as a Chrome trace (chrome://tracing, ui.perfetto.dev): one
+    complete event per op, back to back in execution order, median durations."""
+    import json
+    from pathlib import Path
+    events, t = [], 0.0
+    for r in rows:
+        dur = r["median_ms"] * 1e3
+        events.append({"name": r["op"], "cat": "op", "ph": "X", "ts": round(t, 3), "dur": round(dur, 3),
+                       "pid": 1, "tid": 1, "args": {"index": r["index"], "node": r["name"]}})
+        t += dur
+    Path(path).write_text(json.dumps({"traceEvents": events, "displayTimeUnit": "ms"}))
+
+
+def format_profile(rows: list, top: int = 15) -> str:
+    total = sum(r["median_ms"] for r in rows) or 1e-9
+    by_op = {}
+    for r in rows:
+        by_op[r["op"]] = by_op.get(r["op"], 0.0) + r["median_ms"]
+    lines = [f"per op type (median ms, {total:.3f} ms in ops):"]
+    lines += [f"  {op:<18} {ms:9.3f}  {ms / total:6.1%}" for op, ms in sorted(by_op.items(), key=lambda kv: -kv[1])]
+    lines.append(f"slowest {min(top, len(rows))} ops:")
+    for r in sorted(rows, key=lambda r: -r["median_ms"])[:top]:
+        lines.append(f"  #{r['index']:<4} {r['op']:<18} {r['median_ms']:9.3f}  {r['name'][:60]}")
+    return "\n".join(lines)

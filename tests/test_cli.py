@@ -63,6 +63,19 @@ def test_bench_against_litert(short_range):
     assert "edgec / litert" in r.stdout
 
 
+def test_bench_profile_and_chrome_trace(short_range, tmp_path):
+    import json
+    from edgec.runtime import format as fmt
+    _, model = short_range
+    r = edgec("bench", model, "--rounds", 1, "--warmup", 1, "--profile", "--trace", tmp_path / "trace.json")
+    assert "per op type" in r.stdout and "CONV2D" in r.stdout
+    events = json.loads((tmp_path / "trace.json").read_text())["traceEvents"]
+    ops = fmt.read_model(model.read_bytes()).ops
+    assert [e["name"] for e in events] == [op.op for op in ops]  # one event per op, in order
+    assert all(e["dur"] > 0 and e["ph"] == "X" for e in events)
+    assert all(b["ts"] >= a["ts"] + a["dur"] - 1e-3 for a, b in zip(events, events[1:]))
+
+
 def test_cli_errors(tmp_path):
     bad = tmp_path / "bad.edgec"
     bad.write_bytes(b"junk")
