@@ -571,9 +571,8 @@ def _qparams(c, node, ctx, scale_i=1, zp_i=2):
 
 @handles("QuantizeLinear")
 def _quantize_linear(c, node, ctx):
-    """Activations: a QUANTIZE op (per-tensor). A QDQ model then runs as its definition
-    says: float ops between DequantizeLinear and QuantizeLinear (ties round half away from
-    zero here, half to even in ONNX: at most 1 LSB on exact ties)."""
+    """Activations: a QUANTIZE op (per-tensor, ties to even as ONNX says). A QDQ model then
+    runs as its definition says: float ops between DequantizeLinear and QuantizeLinear."""
     scale, zp = _qparams(c, node, ctx)
     if scale.size != 1:
         raise ConversionError(f"{ctx}: per-axis quantization of activations is not supported")
@@ -585,7 +584,7 @@ def _quantize_linear(c, node, ctx):
     y = c.output(node.output[0], nhwc, dtype.type)
     t = c.g.tensors[y]
     t.scale, t.zero_point = float(np.float32(scale.reshape(-1)[0])), int(zp.reshape(-1)[0]) if zp is not None else 0
-    _node(c, "QUANTIZE", [x], [y], {}, node.name)
+    _node(c, "QUANTIZE", [x], [y], {"round_half_even": 1}, node.name)
 
 
 @handles("DequantizeLinear")

@@ -339,7 +339,10 @@ def quantize(inputs, p, outputs, specs=None):
     x, out = inputs[0], outputs[0]
     info = np.iinfo(out.dtype)
     q = x.astype(F32) / F32(out.scale)
-    q = np.where(q >= 0, np.floor(q + F32(0.5)), -np.floor(-q + F32(0.5)))  # half away from zero
+    if p.get("round_half_even"):
+        q = np.rint(q)  # ties to even (ONNX QuantizeLinear)
+    else:
+        q = np.where(q >= 0, np.floor(q + F32(0.5)), -np.floor(-q + F32(0.5)))  # half away from zero
     return [np.clip(q.astype(np.int64) + out.zero_point, info.min, info.max).astype(out.dtype)]
 
 

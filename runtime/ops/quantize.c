@@ -1,6 +1,7 @@
 /* QUANTIZE (float32 -> int8/uint8), DEQUANTIZE (int8/uint8/int32 -> float32) and LOOKUP
  * (int8/uint8 -> int8/uint8 through a 256-entry table). TFLite's reference semantics:
- * quantize rounds half away from zero (std::round) then clamps; dequantize computes
+ * quantize rounds half away from zero (std::round) then clamps (round_half_even = 1: ONNX's
+ * QuantizeLinear, ties to even, as rintf in the default rounding mode); dequantize computes
  * scale * (q - zero_point) in double and rounds once to float. LOOKUP carries every
  * int8 -> int8 elementwise function (requantize, sigmoid, tanh, hard-swish, ...): the
  * converter tabulates TFLite's integer reference for all 256 inputs, so each target
@@ -37,6 +38,8 @@ edgec_status edgec_quantize_prepare(edgec_node *node, edgec_error *err) {
         return edgec_fail(err, EDGEC_ERR_INVALID, "output scale %g is not positive and finite",
                           (double)node->outputs[0]->scale);
     if ((s = check_same_count(node, err))) return s;
+    if (((const edgec_quantize_params *)node->params)->round_half_even & ~1)
+        return edgec_fail(err, EDGEC_ERR_INVALID, "round_half_even must be 0 or 1");
     node->rows = chunks(node->outputs[0]->count);
     return EDGEC_OK;
 }
@@ -46,10 +49,12 @@ void edgec_quantize_eval(const edgec_node *node, int32_t row_begin, int32_t row_
     const float *x = (const float *)node->inputs[0]->data;
     size_t i = (size_t)row_begin * CHUNK, end = (size_t)row_end * CHUNK;
     int32_t lo = out->dtype == EDGEC_DTYPE_INT8 ? -128 : 0, hi = lo + 255;
+    const int half_even = ((const edgec_quantize_params *)node->params)->round_half_even;
     (void)scratch;
     if (end > out->count) end = out->count;
     for (; i < end; ++i) {
-        int32_t q = (int32_t)roundf(x[i] / out->scale) + out->zero_point;
+        const float v = x[i] / out->scale;
+        int32_t q = (int32_t)(half_even ? rintf(v) : roundf(v)) + out->zero_point;
         q = q < lo ? lo : (q > hi ? hi : q);
         if (out->dtype == EDGEC_DTYPE_INT8) ((int8_t *)out->data)[i] = (int8_t)q;
         else out->data[i] = (uint8_t)q;

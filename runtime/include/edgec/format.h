@@ -277,6 +277,10 @@ typedef struct {
 } edgec_slice_params;                /* output dims come from the output tensor */
 
 typedef struct {
+    int32_t round_half_even;     /* 0: half away from zero (TFLite), 1: half to even (ONNX) */
+} edgec_quantize_params;         /* same size as edgec_none_params: older files read as 0 */
+
+typedef struct {
     int32_t unused;
 } edgec_none_params;             /* RESHAPE, QUANTIZE, DEQUANTIZE, ... */
 
