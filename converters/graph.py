@@ -35,8 +35,8 @@ def handler_registry():
 def unsupported_ops_error(model: str, unsupported: dict, limit: int = 10) -> ConversionError:
     """One error for a whole model: every unsupported op type with (up to `limit`) node
     names, and what to do. Frontends collect {op type: [node names]} before converting."""
-    lines = []
-    for kind, nodes in sorted(unsupported.items()):
+    lines = []  # op types may be undecodable bytes in a damaged protobuf: sort as text
+    for kind, nodes in sorted(unsupported.items(), key=lambda kv: str(kv[0])):
         shown = ", ".join(repr(n) for n in nodes[:limit])
         more = f" and {len(nodes) - limit} more" if len(nodes) > limit else ""
         lines.append(f"  {kind}: {len(nodes)} node(s): {shown}{more}")
