@@ -20,6 +20,7 @@ if not (_Path(__file__).parent / "runtime").exists() and (_root / "runtime" / "_
 from .runtime import Interpreter, ModelError, TensorDetails  # noqa: E402
 from .converters import ConversionError, Model, convert, check  # noqa: E402
 from . import lite  # noqa: E402
+from .runtime.split_client import SplitClient  # noqa: E402
 
 __all__ = ["Interpreter", "ModelError", "TensorDetails", "ConversionError", "Model",
-           "convert", "check", "lite", "__version__"]
+           "convert", "check", "lite", "SplitClient", "__version__"]

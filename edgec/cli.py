@@ -223,6 +223,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     from edgec.targets.cli import add_parser as add_build
     add_build(sub)
+    from edgec.targets.server.cli import add_parsers as add_split_serve
+    add_split_serve(sub)
 
     n = sub.add_parser("info", help="version, CPU features, kernels")
     n.set_defaults(fn=cmd_info)
