@@ -157,8 +157,12 @@ def cmd_info(args):
 
 
 def cmd_demo(args):
+    if args.app == "ocr":
+        from edgec.apps.ocr import main as ocr
+        return ocr([*args.images] + (["--out", args.out] if args.out else []))
     if args.app != "faces":
-        raise SystemExit(f"edgec demo {args.app}: not part of this version yet (faces is)")
+        raise SystemExit(f"edgec demo {args.app}: not part of this version yet (faces and ocr are; "
+                         "split inference: edgec split + edgec serve + edgec.SplitClient)")
     from edgec.apps.blazeface import main as faces
     argv = [*args.images, "--model", args.model] + (["--out", args.out] if args.out else [])
     return faces(argv)
@@ -214,7 +218,7 @@ def build_parser() -> argparse.ArgumentParser:
     k.add_argument("model")
     k.set_defaults(fn=cmd_check)
 
-    d = sub.add_parser("demo", help="demo apps: faces (BlazeFace on photos)")
+    d = sub.add_parser("demo", help="demo apps: faces (BlazeFace), ocr (PP-OCR) on photos")
     d.add_argument("app", choices=["faces", "ocr", "split"])
     d.add_argument("--images", nargs="+", required=True, help="photo files")
     d.add_argument("--model", choices=["short", "full", "back"], default="short")
