@@ -353,6 +353,8 @@ def _batchnorm(c, node, ctx):
         old_b = c.g.tensors[producer.inputs[2]].data if producer.inputs[2] else np.zeros_like(mul)
         producer.inputs[2] = c.g.add_constant(f"{src}/bias_bn", (old_b * mul + add).astype(np.float32)).name
         c.names[node.output[0]] = src  # the conv now produces the normalized tensor
+        # for `edgec validate`: src now holds the source model's BatchNormalization output
+        c.g.metadata.setdefault("aliases", {})[src] = node.output[0]
         return
     nhwc = c.is_nhwc(node.input[0]) or len(c.shape(node.input[0])) == 4
     x = c.nhwc_input(node.input[0]) if nhwc else c.logical_input(node.input[0])

@@ -22,5 +22,13 @@ from .converters import ConversionError, Model, convert, check  # noqa: E402
 from . import lite  # noqa: E402
 from .runtime.split_client import SplitClient  # noqa: E402
 
+
+def validate(model, converted, data=None, seed: int = 0) -> list:
+    """Layer-by-layer error of a converted model against its source model's reference
+    runtime (LiteRT BUILTIN_REF / onnxruntime): rows as `edgec validate` prints them."""
+    from .converters.validate import validate as _validate
+    return _validate(model, converted, data, seed)
+
+
 __all__ = ["Interpreter", "ModelError", "TensorDetails", "ConversionError", "Model",
-           "convert", "check", "lite", "SplitClient", "__version__"]
+           "convert", "check", "lite", "SplitClient", "validate", "__version__"]

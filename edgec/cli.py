@@ -225,6 +225,15 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--out", help="annotated image (one input) or folder")
     d.set_defaults(fn=cmd_demo)
 
+    va = sub.add_parser("validate", help="layer-by-layer error against the reference runtime")
+    va.add_argument("model", help="the source .tflite / .onnx")
+    va.add_argument("converted", help="the .edgec made from it")
+    va.add_argument("--data", help=".npy (one input) or .npz (inputs in order); default: random")
+    va.add_argument("--json", help="also write the rows as JSON")
+    va.add_argument("--html", help="also write an HTML report with SQNR per layer")
+    va.add_argument("--min-sqnr", type=float, default=30.0, help="exit 1 when a layer is below (dB)")
+    va.set_defaults(fn=lambda a: __import__("edgec.converters.validate", fromlist=["main_cli"]).main_cli(a))
+
     from edgec.targets.cli import add_parser as add_build
     add_build(sub)
     from edgec.targets.server.cli import add_parsers as add_split_serve
