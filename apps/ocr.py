@@ -101,6 +101,15 @@ def detect(img, det=None) -> list:
     canvas = np.full((DET_SIZE, DET_SIZE, 3), 255, np.uint8)
     canvas[:rh, :rw] = np.asarray(img.convert("RGB").resize((rw, rh), Image.BILINEAR))
     prob = list(det.run(_normalize(canvas)).values())[0][0, 0]
+    return boxes_from_prob(prob, scale, w, h)
+
+
+def boxes_from_prob(prob: np.ndarray, scale: float = 1.0, w: int | None = None, h: int | None = None) -> list:
+    """DB post-processing of a probability map: components above DB_THRESH whose mean
+    probability passes BOX_THRESH, grown by DB's unclip distance, in image pixels
+    (map pixels / scale), top to bottom: [(x0, y0, x1, y1, score)]."""
+    w = w if w is not None else prob.shape[1] / scale
+    h = h if h is not None else prob.shape[0] / scale
     boxes = []
     for pix in _components(prob > DB_THRESH):
         if len(pix) < 8:

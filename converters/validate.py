@@ -20,17 +20,21 @@ from pathlib import Path
 import numpy as np
 
 
-def _metrics(ref: np.ndarray, got: np.ndarray, scale: float) -> dict:
-    r, g = ref.astype(np.float64).ravel(), got.astype(np.float64).ravel()
-    if scale:
-        r, g = r * scale, g * scale
+def _metrics(ref: np.ndarray, got: np.ndarray, scale: float, zero_point: int) -> dict:
+    """Errors in real units: integer tensors are dequantized with edgec's (scale, zero
+    point); a float reference (an fp32 source model) is compared as it is."""
+    def real(a):
+        a = a.astype(np.float64).ravel()
+        return (a - zero_point) * scale if scale else a
+    both_int = scale and ref.dtype.kind in "iu"
+    r, g = (real(ref) if both_int else ref.astype(np.float64).ravel()), real(got)
     err = r - g
     p_sig, p_err = float(np.sum(r * r)), float(np.sum(err * err))
     sqnr = float("inf") if p_err == 0 else (10 * np.log10(p_sig / p_err) if p_sig > 0 else float("-inf"))
     den = float(np.linalg.norm(r) * np.linalg.norm(g))
     cos = 1.0 if p_err == 0 else (float(r @ g / den) if den else 0.0)
     row = {"sqnr_db": sqnr, "cosine": cos, "max_abs_error": float(np.abs(err).max()) if err.size else 0.0}
-    if scale:
+    if both_int:
         row["max_lsb"] = int(np.abs(ref.astype(np.int64) - got.astype(np.int64)).max()) if ref.size else 0
     return row
 
@@ -121,7 +125,8 @@ def validate(model, converted, data=None, seed: int = 0) -> list:
             continue
         op = producer.get(t.index)
         rows.append({"tensor": t.name, "op": op.op if op else "input", "shape": list(t.shape), "dtype": t.dtype.name,
-                     **_metrics(np.asarray(ref[name]), got, t.scale if t.dtype.kind in "iu" else 0.0)})
+                     **_metrics(np.asarray(ref[name]), got, t.scale if t.dtype.kind in "iu" else 0.0,
+                                t.zero_point)})
     return rows
 
 

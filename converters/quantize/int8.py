@@ -198,6 +198,11 @@ def quantize_graph(graph: Graph, ranges: dict) -> Graph:
                                               fmt.complete_params("DEQUANTIZE", {}), f"{name}/dequantize"))
             done.add(name)
     graph.nodes = ordered
+    # for `edgec validate`: each int8 tensor holds the quantized source tensor
+    aliases = graph.metadata.setdefault("aliases", {})
+    for name, qname in rw.q.items():
+        if qname in graph.tensors:
+            aliases[qname] = aliases.get(name, name)
     _fix_order(graph)
     graph.prune()
     graph.validate()
