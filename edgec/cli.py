@@ -181,7 +181,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="fix dynamic input dimensions (repeatable)")
     c.add_argument("--calibration", metavar="DIR|NPZ",
                    help="calibration images (folder) or arrays (.npz named by input) for --quantize int8")
-    c.add_argument("--calibration-method", choices=["minmax", "percentile"], default="minmax")
+    c.add_argument("--calibration-method", choices=["minmax", "percentile", "mse"], default="minmax")
     c.add_argument("--patch", metavar="auto|RxC[@TENSOR]",
                    help="run the first stage patch by patch (MCUNetV2) to cut peak memory")
     c.add_argument("--max-recompute", type=float, default=0.15, help="--patch auto: extra MACs allowed (0.15)")
