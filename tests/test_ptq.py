@@ -95,7 +95,7 @@ def test_ptq_errors(blazeface_dir, tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(edgec.ConversionError, match="no images"):
         edgec.convert(src, quantize="int8", calibration=tmp_path / "empty")
-    with pytest.raises(edgec.ConversionError, match="choose minmax or percentile"):
+    with pytest.raises(edgec.ConversionError, match="choose minmax, percentile or mse"):
         edgec.convert(src, quantize="int8", calibration=[np.zeros((1, 128, 128, 3), np.float32)],
                       calibration_method="kl")
 
