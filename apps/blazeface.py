@@ -106,7 +106,10 @@ class FaceDetector:
     def __call__(self, image) -> list:
         from PIL import Image
         img = image if isinstance(image, Image.Image) else Image.fromarray(np.asarray(image))
-        out = list(self.it.run(self.preprocess(img)).values())
+        return self.postprocess(img, list(self.it.run(self.preprocess(img)).values()))
+
+    def postprocess(self, img, out: list) -> list:
+        """Faces in img's pixels from the model's two outputs (regressors, scores)."""
         reg, cls = (out[0], out[1]) if out[0].shape[-1] == 16 else (out[1], out[0])
         w, h = img.size
         scale = np.array([w, h, w, h], np.float32)

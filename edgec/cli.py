@@ -157,6 +157,13 @@ def cmd_info(args):
 
 
 def cmd_demo(args):
+    if args.web and args.app in ("faces", "ocr"):
+        from PIL import Image
+        from edgec.apps import web
+        pipeline = web.faces_pipeline(args.model) if args.app == "faces" else web.ocr_pipeline()
+        demo = web.LiveDemo(args.app, [Image.open(p).convert("RGB") for p in args.images], pipeline)
+        web.serve(demo, args.host, args.port, args.token)
+        return 0
     if args.app == "ocr":
         from edgec.apps.ocr import main as ocr
         return ocr([*args.images] + (["--out", args.out] if args.out else []))
@@ -223,6 +230,10 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--images", nargs="+", required=True, help="photo files")
     d.add_argument("--model", choices=["short", "full", "back"], default="short")
     d.add_argument("--out", help="annotated image (one input) or folder")
+    d.add_argument("--web", action="store_true", help="live view in the browser (MJPEG, FPS, latency, start/stop)")
+    d.add_argument("--host", default="127.0.0.1", help="--web: address to listen on (0.0.0.0: other machines)")
+    d.add_argument("--port", type=int, default=8080)
+    d.add_argument("--token", help="--web: require ?token=TOKEN on every request")
     d.set_defaults(fn=cmd_demo)
 
     va = sub.add_parser("validate", help="layer-by-layer error against the reference runtime")
