@@ -157,13 +157,19 @@ def cmd_info(args):
 
 
 def cmd_demo(args):
+    from edgec.apps import sources
+    if sum(bool(v) for v in (args.images, args.video, args.camera)) != 1:
+        raise ValueError("give one source: --images FILE|DIR..., --video FILE or --camera")
     if args.web and args.app in ("faces", "ocr"):
-        from PIL import Image
         from edgec.apps import web
         pipeline = web.faces_pipeline(args.model) if args.app == "faces" else web.ocr_pipeline()
-        demo = web.LiveDemo(args.app, [Image.open(p).convert("RGB") for p in args.images], pipeline)
+        frames = sources.images(args.images) if args.images else \
+            sources.video(args.video) if args.video else sources.camera()
+        demo = web.LiveDemo(args.app, frames, pipeline)
         web.serve(demo, args.host, args.port, args.token)
         return 0
+    if args.video or args.camera:
+        return _demo_stream(args, sources.video(args.video) if args.video else sources.camera())
     if args.app == "ocr":
         from edgec.apps.ocr import main as ocr
         return ocr([*args.images] + (["--out", args.out] if args.out else []))
@@ -173,6 +179,24 @@ def cmd_demo(args):
     from edgec.apps.blazeface import main as faces
     argv = [*args.images, "--model", args.model] + (["--out", args.out] if args.out else [])
     return faces(argv)
+
+
+def _demo_stream(args, frames):
+    """faces/ocr over a video or camera: one line per frame; --out: annotated frames."""
+    import time
+    from edgec.apps import web
+    pipeline = web.faces_pipeline(args.model) if args.app == "faces" else web.ocr_pipeline()
+    out = Path(args.out) if args.out else None
+    if out:
+        out.mkdir(parents=True, exist_ok=True)
+    t0, n = time.perf_counter(), 0
+    for n, frame in enumerate(frames, 1):
+        annotated, timing = pipeline(frame)
+        print(f"frame {n}: inference {timing['infer_ms']:.1f} ms")
+        if out:
+            annotated.save(out / f"frame_{n:05d}.png")
+    print(f"{n} frames, {n / max(time.perf_counter() - t0, 1e-9):.1f} FPS")
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -227,7 +251,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     d = sub.add_parser("demo", help="demo apps: faces (BlazeFace), ocr (PP-OCR) on photos")
     d.add_argument("app", choices=["faces", "ocr", "split"])
-    d.add_argument("--images", nargs="+", required=True, help="photo files")
+    d.add_argument("--images", nargs="+", help="photo files or folders")
+    d.add_argument("--video", help="a video file (needs PyAV: pip install av)")
+    d.add_argument("--camera", action="store_true", help="Picamera2 on a Pi, else OpenCV (V4L2)")
     d.add_argument("--model", choices=["short", "full", "back"], default="short")
     d.add_argument("--out", help="annotated image (one input) or folder")
     d.add_argument("--web", action="store_true", help="live view in the browser (MJPEG, FPS, latency, start/stop)")

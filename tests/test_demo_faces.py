@@ -48,3 +48,35 @@ def test_cli_writes_annotated_images(blazeface_dir, tmp_path):
         out = tmp_path / "out" / f"{name}_faces.png"
         assert out.exists() and Image.open(out).size == Image.open(tmp_path / f"{name}.png").size
     assert r.stdout.count("face(s)") == 3
+
+
+def test_video_source(blazeface_dir, tmp_path):
+    """--video: frames decoded by PyAV (FFmpeg), each through the demo pipeline."""
+    import importlib.util
+    from conftest import need
+    need(importlib.util.find_spec("av") is not None, "PyAV missing (pip install av)")
+    import av
+    photo = Image.fromarray(photos()["astronaut"]).resize((320, 320))
+    path = tmp_path / "clip.mp4"
+    with av.open(str(path), "w") as c:
+        s = c.add_stream("mpeg4", rate=10)
+        s.width, s.height, s.pix_fmt = 320, 320, "yuv420p"
+        for i in range(6):  # the photo sliding right
+            frame = Image.new("RGB", (320, 320))
+            frame.paste(photo, (i * 8 - 24, 0))
+            for packet in s.encode(av.VideoFrame.from_image(frame)):
+                c.mux(packet)
+        for packet in s.encode():
+            c.mux(packet)
+    r = subprocess.run([sys.executable, "-m", "edgec.cli", "demo", "faces", "--video", str(path), "--out",
+                        str(tmp_path / "frames")], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert "6 frames" in r.stdout and len(list((tmp_path / "frames").glob("frame_*.png"))) == 6
+    from edgec.apps import sources
+    det = FaceDetector("short")
+    assert all(len(det(f)) == 1 for f in sources.video(path))  # the face is found in every decoded frame
+
+
+def test_missing_source_library_is_a_clear_error(tmp_path):
+    r = subprocess.run([sys.executable, "-m", "edgec.cli", "demo", "faces"], capture_output=True, text=True)
+    assert r.returncode == 1 and "give one source" in r.stderr
