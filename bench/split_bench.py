@@ -55,10 +55,21 @@ def main():
                     changed += int(np.argmax(list(out.values())[0]) != w)
                 print(f"| {t} | {list(m.graph.tensors[t].shape)} | {fp32} | {mode} | {np.mean(sizes):.0f} | "
                       f"{np.mean(sizes) / np.mean(jpeg):.2f} | {np.mean(sizes) / fp32:.3f} | {changed / len(crops):.1%} |")
-        # load test
+        # load test, without and with dynamic batching (tails for batch 4 and 8, 2 ms delay)
+        src = ocr_models() / "ch_ppocr_mobile_v2.0_cls_mobile.onnx"
+        batch = {b: edgec.convert(src, input_shape={"x": (b, 3, 48, 192)}, progress=False).graph for b in (4, 8)}
         d = Path(tmp) / "load"
-        write_split(m.graph, [cuts[len(cuts) // 2]], d / "cls")
-        s = Server(d, Path(tmp))
+        write_split(m.graph, [cuts[len(cuts) // 2]], d / "cls", batch_graphs=batch)
+        for extra in ((), ("--max-delay-ms", 2)):
+            load_test(d, Path(tmp), extra)
+
+
+def load_test(d, tmp, extra):
+    import json
+    import edgec
+    from test_split_serve import Server
+    if True:
+        s = Server(d, tmp, *extra)
         try:
             tail = edgec.Interpreter(d / "cls" / "tail.edgec")
             x = np.random.default_rng(0).standard_normal(tail.inputs[0].shape).astype(np.float32)
@@ -82,7 +93,8 @@ def main():
             for th in threads:
                 th.join()
             wall = time.perf_counter() - t0
-            print(f"\nload: 32 clients x 200 requests ({tail.inputs[0].name} tail): {len(lat)} replies, {len(bad)} errors; "
+            print(f"\nload{' with dynamic batching' if extra else ''}: 32 clients x 200 requests "
+                  f"({tail.inputs[0].name} tail): {len(lat)} replies, {len(bad)} errors; "
                   f"p50 {np.percentile(lat, 50) * 1e3:.1f} ms, p99 {np.percentile(lat, 99) * 1e3:.1f} ms, "
                   f"{len(lat) / wall:.0f} requests/s")
         finally:

@@ -57,8 +57,11 @@ def split_graph(g: Graph, cut: list) -> SplitResult:
                        list(cut))
 
 
-def write_split(g: Graph, cut: list, out_dir, mode: str = "lossless", coder: str = "zstd") -> dict:
-    """Write the split into out_dir; returns the codec description (also codec.json)."""
+def write_split(g: Graph, cut: list, out_dir, mode: str = "lossless", coder: str = "zstd",
+                batch_graphs: dict | None = None) -> dict:
+    """Write the split into out_dir; returns the codec description (also codec.json).
+    batch_graphs {B: the same model converted with batch B} adds tail_b{B}.edgec, the
+    tails `edgec serve` uses to run B queued requests at once (dynamic batching)."""
     from .. import Model
     from ...runtime.codec import MODES
     if mode not in MODES:
@@ -69,6 +72,8 @@ def write_split(g: Graph, cut: list, out_dir, mode: str = "lossless", coder: str
     Model(s.head).save(out / "head.edgec")
     Model(s.tail).save(out / "tail.edgec")
     Model(g).save(out / "model.edgec")
+    for b, gb in sorted((batch_graphs or {}).items()):
+        Model(split_graph(gb, cut).tail).save(out / f"tail_b{b}.edgec")
     desc = {"model": g.name, "coder": coder, "head_outputs": s.head.outputs, "tail_outputs": s.tail.outputs,
             "tensors": [{"name": t, "shape": list(g.tensors[t].shape), "dtype": g.tensors[t].dtype.name,
                          "mode": mode if g.tensors[t].dtype.kind == "f" else "lossless"} for t in cut],

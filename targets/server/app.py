@@ -35,10 +35,13 @@ class ServedModel:
     name: str
     interpreter: Interpreter
     codec: dict | None
+    batched: dict = field(default_factory=dict)   # batch size -> Interpreter (tail_b{B}.edgec)
     lock: threading.Lock = field(default_factory=threading.Lock)
     requests: int = 0
     errors: int = 0
     seconds: float = 0.0
+    batches: int = 0
+    batched_requests: int = 0
 
     def inputs(self) -> dict:
         return {d.name: d for d in self.interpreter.inputs}
@@ -59,6 +62,28 @@ class ServedModel:
         with self.lock:  # one interpreter per model: requests take turns
             return self.interpreter.run(feeds)
 
+    def run_batch(self, feeds_list: list) -> list:
+        """n requests at once on the smallest tail_b{B} with B >= n (zero rows pad the
+        batch); one output dict per request. Batch 1 runs the plain tail."""
+        n = len(feeds_list)
+        if n == 1 or not self.batched:
+            return [self.run(f) for f in feeds_list]
+        size = min((b for b in self.batched if b >= n), default=None)
+        if size is None:
+            size = max(self.batched)
+            return self.run_batch(feeds_list[:size]) + self.run_batch(feeds_list[size:])
+        it = self.batched[size]
+        stacked = {}
+        for d in it.inputs:
+            rows = [f[d.name] for f in feeds_list]
+            pad = [np.zeros_like(rows[0])] * (size - n)
+            stacked[d.name] = np.concatenate(rows + pad, axis=0)
+        with self.lock:
+            out = it.run(stacked)
+        self.batches += 1
+        self.batched_requests += n
+        return [{k: v[i:i + 1] for k, v in out.items()} for i in range(n)]
+
 
 def load_models(root: Path, threads: int = 1) -> dict:
     root = Path(root)
@@ -69,16 +94,54 @@ def load_models(root: Path, threads: int = 1) -> dict:
         if not path.exists():
             continue
         desc = json.loads((d / "codec.json").read_text()) if (d / "codec.json").exists() else None
-        models[d.name] = ServedModel(d.name, Interpreter(path, num_threads=threads), desc)
+        batched = {int(p.stem.split("_b")[1]): Interpreter(p, num_threads=threads) for p in d.glob("tail_b*.edgec")}
+        models[d.name] = ServedModel(d.name, Interpreter(path, num_threads=threads), desc, batched)
     if not models:
         raise FileNotFoundError(f"{root}: no tail.edgec or model.edgec in it or its subfolders "
                                 "(make one with `edgec split`)")
     return models
 
 
+class Batcher:
+    """Dynamic batching for one model: requests wait up to max_delay_s for company, then
+    the queue (up to the largest batch size) runs as one batch in a worker thread."""
+
+    def __init__(self, model: ServedModel, max_delay_s: float):
+        self.model, self.delay = model, max_delay_s
+        self.queue: list = []
+        self.task = None
+
+    async def submit(self, feeds: dict) -> dict:
+        fut = asyncio.get_running_loop().create_future()
+        self.queue.append((feeds, fut))
+        if self.task is None or self.task.done():
+            self.task = asyncio.ensure_future(self._drain())
+        return await fut
+
+    async def _drain(self):
+        loop = asyncio.get_running_loop()
+        limit = max(self.model.batched)
+        while self.queue:
+            start = loop.time()
+            while len(self.queue) < limit and loop.time() - start < self.delay:
+                await asyncio.sleep(min(0.001, self.delay))
+            group, self.queue = self.queue[:limit], self.queue[limit:]
+            try:
+                outs = await loop.run_in_executor(None, self.model.run_batch, [f for f, _ in group])
+                for (_, fut), out in zip(group, outs):
+                    if not fut.done():
+                        fut.set_result(out)
+            except Exception as e:  # noqa: BLE001 - handed to every waiting request
+                for _, fut in group:
+                    if not fut.done():
+                        fut.set_exception(e)
+
+
 def make_app(models: dict, token: str | None = None, max_body: int = 64 << 20, max_concurrent: int = 32,
-             timeout_s: float = 30.0, max_elements: int = 1 << 26) -> web.Application:
+             timeout_s: float = 30.0, max_elements: int = 1 << 26, max_delay_ms: float = 0.0) -> web.Application:
     in_flight = {"n": 0}
+    batchers = {name: Batcher(m, max_delay_ms / 1000.0) for name, m in models.items()
+                if m.batched and max_delay_ms > 0}
 
     @web.middleware
     async def guard(request, handler):
@@ -139,8 +202,9 @@ def make_app(models: dict, token: str | None = None, max_body: int = 64 << 20, m
                 m.errors += 1
                 return web.json_response({"error": str(e)}, status=400)
             loop = asyncio.get_running_loop()
+            work = batchers[m.name].submit(feeds) if m.name in batchers else loop.run_in_executor(None, m.run, feeds)
             try:
-                outputs = await asyncio.wait_for(loop.run_in_executor(None, m.run, feeds), timeout_s)
+                outputs = await asyncio.wait_for(work, timeout_s)
             except asyncio.TimeoutError:
                 m.errors += 1
                 return web.json_response({"error": f"inference exceeded {timeout_s} s"}, status=504)
@@ -160,7 +224,9 @@ def make_app(models: dict, token: str | None = None, max_body: int = 64 << 20, m
         for m in models.values():
             lines += [f'edgec_requests_total{{model="{m.name}"}} {m.requests}',
                       f'edgec_errors_total{{model="{m.name}"}} {m.errors}',
-                      f'edgec_request_seconds_total{{model="{m.name}"}} {m.seconds:.6f}']
+                      f'edgec_request_seconds_total{{model="{m.name}"}} {m.seconds:.6f}',
+                      f'edgec_batches_total{{model="{m.name}"}} {m.batches}',
+                      f'edgec_batched_requests_total{{model="{m.name}"}} {m.batched_requests}']
         lines.append(f"edgec_in_flight {in_flight['n']}")
         return web.Response(text="\n".join(lines) + "\n", content_type="text/plain")
 
@@ -180,6 +246,8 @@ def serve(root, host: str = "127.0.0.1", port: int = 8000, token: str | None = N
           grace_s: float = 30.0, **limits):
     models = load_models(Path(root), threads)
     app = make_app(models, token=token, **limits)
+    batching = {n: sorted(m.batched) for n, m in models.items() if m.batched and limits.get("max_delay_ms")}
     print(f"edgec serve: {sorted(models)} on http://{host}:{port} (KServe v2 REST"
-          f"{', bearer token' if token else ', no token: local use only'})", flush=True)
+          f"{', bearer token' if token else ', no token: local use only'}"
+          f"{f', dynamic batching {batching}' if batching else ''})", flush=True)
     web.run_app(app, host=host, port=port, shutdown_timeout=grace_s, print=None, access_log=None)

@@ -10,7 +10,8 @@ def cmd_serve(args):
     if token == "":
         raise ValueError(f"{args.token_file}: the token file is empty")
     serve(args.dir, host=args.host, port=args.port, token=token, threads=args.threads,
-          max_body=args.max_body, max_concurrent=args.max_concurrent, timeout_s=args.timeout)
+          max_body=args.max_body, max_concurrent=args.max_concurrent, timeout_s=args.timeout,
+          max_delay_ms=args.max_delay_ms)
     return 0
 
 
@@ -25,7 +26,15 @@ def cmd_split(args):
     if (args.at is None) == (args.after_op is None):
         raise ValueError("give the cut as --at T1[,T2...] (tensor names from `edgec inspect`) or --after-op K")
     cut = args.at.split(",") if args.at else frontier_cut(m.graph, args.after_op)
-    desc = write_split(m.graph, cut, args.output, mode=args.codec)
+    batch_graphs = {}
+    for b in [int(v) for v in args.batch_sizes.split(",")] if args.batch_sizes else []:
+        if b < 2:
+            continue
+        if not shapes:
+            raise ValueError("--batch-sizes needs --input-shape (the batch-1 shapes to scale)")
+        batch_graphs[b] = edgec.convert(args.model, input_shape={k: (b,) + v[1:] for k, v in shapes.items()},
+                                        progress=False).graph
+    desc = write_split(m.graph, cut, args.output, mode=args.codec, batch_graphs=batch_graphs)
     for t in desc["tensors"]:
         print(f"cut {t['name']}: {t['dtype']}{t['shape']} ({t['mode']})")
     print(f"wrote {args.output}/head.edgec, tail.edgec, model.edgec, codec.json")
@@ -39,6 +48,7 @@ def add_parsers(sub):
     s.add_argument("--after-op", type=int, help="cut after op K (every tensor crossing it)")
     s.add_argument("--codec", default="lossless", choices=["lossless", "q8", "q6", "q4", "q2"])
     s.add_argument("--input-shape", action="append", metavar="NAME:D0,D1,...")
+    s.add_argument("--batch-sizes", help="also write tails for these batch sizes (e.g. 4,8) for dynamic batching")
     s.add_argument("-o", "--output", required=True)
     s.set_defaults(fn=cmd_split)
     v = sub.add_parser("serve", help="serve split tails / models over KServe v2 REST")
@@ -50,4 +60,6 @@ def add_parsers(sub):
     v.add_argument("--max-body", type=int, default=64 << 20, help="bytes (413 above)")
     v.add_argument("--max-concurrent", type=int, default=32, help="requests in flight (503 above)")
     v.add_argument("--timeout", type=float, default=30.0, help="seconds per inference (504 above)")
+    v.add_argument("--max-delay-ms", type=float, default=0.0,
+                   help="dynamic batching: wait up to this long to group requests (models with tail_b*.edgec)")
     v.set_defaults(fn=cmd_serve)
