@@ -13,6 +13,7 @@
 #include "common.h"
 #include "depthwise_f32.h"
 #include "gemm_f32.h"
+#include "im2col.h"
 #include "int8.h"
 
 /* aux layout shared by both ops and by conv_int8.c (A_N .. A_OCG) */
@@ -114,41 +115,6 @@ static void plan_f32_fast(edgec_node *node) {
     node->scratch_bytes = node->aux[A_FAST] == 2 ? (size_t)k * IM2COL_PIXELS * sizeof(float) : 0;
 }
 
-/* Pixels [ox_begin, ox_end) of one output row as (ky, kx, ic) receptive fields; outside
- * taps are 0. Chunks of IM2COL_PIXELS keep the buffer in L2 for the GEMM that reads it. */
-static void im2col_row_f32(const edgec_node *node, int32_t row, int32_t ox_begin, int32_t ox_end, float *col) {
-    const edgec_conv2d_params *p = (const edgec_conv2d_params *)node->params;
-    const int64_t *a = node->aux;
-    const int32_t H = (int32_t)a[A_H], W = (int32_t)a[A_W], C = (int32_t)a[A_C], OH = (int32_t)a[A_OH];
-    const int32_t KH = (int32_t)a[A_KH], KW = (int32_t)a[A_KW];
-    const float *x = (const float *)node->inputs[0]->data;
-    const int32_t n = row / OH, oy = row % OH;
-    int32_t ox, ky, kx;
-    for (ox = ox_begin; ox < ox_end; ++ox) {
-        const int32_t ix0 = ox * p->stride_w - p->pad_left;
-        int32_t kx0, kx1;
-        edgec_ops_tap_range(ix0, KW, p->dilation_w, W, &kx0, &kx1);
-        for (ky = 0; ky < KH; ++ky) {
-            const int32_t iy = oy * p->stride_h - p->pad_top + ky * p->dilation_h;
-            if (iy < 0 || iy >= H) {
-                memset(col, 0, sizeof(float) * (size_t)KW * C);
-            } else if (p->dilation_w == 1) { /* the valid taps of this kernel row are contiguous */
-                const ptrdiff_t n_before = (ptrdiff_t)kx0 * C, n_in = (ptrdiff_t)(kx1 - kx0) * C;
-                for (kx = 0; kx < n_before; ++kx) col[kx] = 0.0f;
-                const float *src = x + (((int64_t)n * H + iy) * W + ix0 + kx0) * C;
-                for (kx = 0; kx < n_in; ++kx) col[n_before + kx] = src[kx];
-                for (kx = (int32_t)(n_before + n_in); kx < KW * C; ++kx) col[kx] = 0.0f;
-            } else {
-                for (kx = 0; kx < KW; ++kx) {
-                    int32_t c;
-                    const int in = kx >= kx0 && kx < kx1;
-                    for (c = 0; c < C; ++c) col[kx * C + c] = in ? x[(((int64_t)n * H + iy) * W + ix0 + (int64_t)kx * p->dilation_w) * C + c] : 0.0f;
-                }
-            }
-            col += KW * C;
-        }
-    }
-}
 
 static void conv2d_f32_fast(const edgec_node *node, int32_t row_begin, int32_t row_end, void *scratch) {
     const int64_t *a = node->aux;
@@ -166,7 +132,7 @@ static void conv2d_f32_fast(const edgec_node *node, int32_t row_begin, int32_t r
         int32_t ox, ox_end;
         for (ox = 0; ox < OW; ox = ox_end) {
             ox_end = OW - ox < IM2COL_PIXELS ? OW : ox + IM2COL_PIXELS;
-            im2col_row_f32(node, row, ox, ox_end, (float *)scratch);
+            edgec_im2col_row(node, row, ox, ox_end, sizeof(float), 0, (uint8_t *)scratch);
             edgec_gemm_f32_run(&s, node->packed, ox_end - ox, (const float *)scratch, s.k,
                                y + ((ptrdiff_t)row * OW + ox) * OC, OC, 0, s.n);
         }
