@@ -77,7 +77,8 @@ def load(model, input_shape: dict | None = None) -> Graph:
 
 def convert(model, quantize: str = "fp32", calibration=None, input_shape: dict | None = None,
             calibration_method: str = "minmax", percentile: float = 99.99, progress: bool = True,
-            preprocessing: dict | None = None, patch: str | None = None, max_recompute: float = 0.15) -> Model:
+            preprocessing: dict | None = None, patch: str | None = None, max_recompute: float = 0.15,
+            exclude=(), keep_float=()) -> Model:
     """Convert a TFLite or ONNX model into an edgec Model (save() it to get a .edgec).
 
     quantize="int8" quantizes a float model after training: `calibration` is an iterable
@@ -88,12 +89,14 @@ def convert(model, quantize: str = "fp32", calibration=None, input_shape: dict |
     patch="auto" runs the memory-heavy first stage patch by patch (MCUNetV2; the split and
     grid with the smallest peak arena whose extra MACs stay <= max_recompute), or
     patch="RxC" / "RxC@TENSOR" for a fixed grid (and split tensor); outputs are unchanged.
+    exclude=[node names] / keep_float=[edgec op types, e.g. "SOFTMAX"] stay float in an
+    int8 model (quantize/dequantize ops are added around them).
     """
     if quantize not in PRECISIONS:
         raise ConversionError(f"quantize={quantize!r}: choose one of {', '.join(PRECISIONS)}")
     try:
         return _convert(model, quantize, calibration, input_shape, calibration_method, percentile,
-                        progress, preprocessing, patch, max_recompute)
+                        progress, preprocessing, patch, max_recompute, exclude, keep_float)
     except (ConversionError, TypeError):
         raise
     except Exception as e:  # malformed models reach numpy / passes in many ways
@@ -102,7 +105,7 @@ def convert(model, quantize: str = "fp32", calibration=None, input_shape: dict |
 
 
 def _convert(model, quantize, calibration, input_shape, calibration_method, percentile, progress,
-             preprocessing, patch=None, max_recompute=0.15) -> Model:
+             preprocessing, patch=None, max_recompute=0.15, exclude=(), keep_float=()) -> Model:
     graph = load(model, input_shape=input_shape)
     if preprocessing:
         graph.metadata["preprocessing"] = dict(preprocessing)
@@ -112,7 +115,12 @@ def _convert(model, quantize, calibration, input_shape, calibration_method, perc
     if quantize == "int8":
         batches = q.calibration_batches(calibration, graph)
         ranges = q.collect_ranges(graph, batches, calibration_method, percentile, progress)
-        q.quantize_graph(graph, ranges)
+        names, kinds = set(exclude or ()), {k.upper() for k in keep_float or ()}
+        unknown = names - {n.name for n in graph.nodes}
+        if unknown:
+            raise ConversionError(f"{graph.name}: exclude names no node: {sorted(unknown)[:5]} "
+                                  "(node names as in the source model; see `edgec inspect`)")
+        q.quantize_graph(graph, ranges, (lambda n: n.name in names or n.op in kinds) if names or kinds else None)
         graph.metadata["quantization"] = {"scheme": "int8 per-channel weights, per-tensor activations",
                                           "calibration": calibration_method, "samples": len(batches)}
     elif quantize != "fp32":

@@ -23,6 +23,13 @@ from . import lite  # noqa: E402
 from .runtime.split_client import SplitClient  # noqa: E402
 
 
+def sensitivity(model, calibration, input_shape=None, method: str = "minmax", layers=None) -> list:
+    """Per-layer int8 sensitivity: rows {node, op, sqnr_db}, most sensitive first (each
+    layer quantized alone, output SQNR against the float model on the calibration data)."""
+    from .converters.quantize.sensitivity import sensitivity as _sensitivity
+    return _sensitivity(model, calibration, input_shape, method, layers)
+
+
 def validate(model, converted, data=None, seed: int = 0) -> list:
     """Layer-by-layer error of a converted model against its source model's reference
     runtime (LiteRT BUILTIN_REF / onnxruntime): rows as `edgec validate` prints them."""
@@ -31,4 +38,4 @@ def validate(model, converted, data=None, seed: int = 0) -> list:
 
 
 __all__ = ["Interpreter", "ModelError", "TensorDetails", "ConversionError", "Model",
-           "convert", "check", "lite", "SplitClient", "validate", "__version__"]
+           "convert", "check", "lite", "SplitClient", "sensitivity", "validate", "__version__"]

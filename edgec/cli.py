@@ -34,7 +34,9 @@ def cmd_convert(args):
                                  "std": args.std if args.std is not None else 1.0}
     m = edgec.convert(args.model, quantize=args.quantize, input_shape=_parse_shapes(args.input_shape),
                       calibration=args.calibration, calibration_method=args.calibration_method,
-                      preprocessing=meta.get("preprocessing"), patch=args.patch, max_recompute=args.max_recompute)
+                      preprocessing=meta.get("preprocessing"), patch=args.patch, max_recompute=args.max_recompute,
+                      exclude=args.exclude.split(",") if args.exclude else (),
+                      keep_float=args.keep_float.split(",") if args.keep_float else ())
     out = Path(args.output or Path(args.model).with_suffix(".edgec"))
     m.save(out)
     it = edgec.Interpreter(out)
@@ -213,6 +215,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--calibration", metavar="DIR|NPZ",
                    help="calibration images (folder) or arrays (.npz named by input) for --quantize int8")
     c.add_argument("--calibration-method", choices=["minmax", "percentile", "mse"], default="minmax")
+    c.add_argument("--exclude", metavar="NODE,...", help="--quantize int8: keep these nodes in float")
+    c.add_argument("--keep-float", metavar="OPTYPE,...", help="--quantize int8: keep these op types in float")
     c.add_argument("--patch", metavar="auto|RxC[@TENSOR]",
                    help="run the first stage patch by patch (MCUNetV2) to cut peak memory")
     c.add_argument("--max-recompute", type=float, default=0.15, help="--patch auto: extra MACs allowed (0.15)")

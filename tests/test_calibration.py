@@ -56,3 +56,18 @@ def test_percentile_and_mse_beat_minmax_on_outliers(data):
     a = edgec.convert(model, quantize="int8", calibration=calib, calibration_method="mse", progress=False)
     b = edgec.convert(model, quantize="int8", calibration=calib, calibration_method="mse", progress=False)
     assert a.to_bytes() == b.to_bytes()
+
+
+def test_keep_float_exclude_and_sensitivity(data):
+    calib, _ = data
+    model = conv_model()
+    q = edgec.convert(model, quantize="int8", calibration=calib, keep_float=["CONV2D"], progress=False)
+    convs = [n for n in q.graph.nodes if n.op == "CONV2D"]
+    assert convs and all(q.graph.tensors[n.outputs[0]].dtype == np.float32 for n in convs)
+    q8 = edgec.convert(model, quantize="int8", calibration=calib, progress=False)
+    assert any(q8.graph.tensors[n.outputs[0]].dtype == np.int8 for n in q8.graph.nodes if n.op == "CONV2D")
+    with pytest.raises(edgec.ConversionError, match="exclude names no node"):
+        edgec.convert(model, quantize="int8", calibration=calib, exclude=["no_such_node"], progress=False)
+    rows = edgec.sensitivity(model, calib)
+    assert [r["op"] for r in rows] == ["CONV2D"] and 10 < rows[0]["sqnr_db"] < 80
+    assert rows == edgec.sensitivity(model, calib)  # deterministic

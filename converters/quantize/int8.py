@@ -173,12 +173,15 @@ class _Rewriter:
         self.nodes.append(node)
 
 
-def quantize_graph(graph: Graph, ranges: dict) -> Graph:
-    """Rewrite `graph` (float, calibrated) into an int8 graph with float inputs/outputs."""
+def quantize_graph(graph: Graph, ranges: dict, keep_float=None) -> Graph:
+    """Rewrite `graph` (float, calibrated) into an int8 graph with float inputs/outputs.
+    keep_float(node) -> True leaves that node in float (QUANTIZE/DEQUANTIZE around it):
+    --exclude NODE names, --keep-float OP types, sensitivity's one-layer-at-a-time."""
     users = graph.consumers()
     rw = _Rewriter(graph, ranges)
     for node in list(graph.nodes):
-        if _int8_capable(graph, node) and all(graph.tensors[o].dtype == np.float32 for o in node.outputs):
+        if _int8_capable(graph, node) and all(graph.tensors[o].dtype == np.float32 for o in node.outputs) \
+                and not (keep_float and keep_float(node)):
             rw.rewrite(node)
         else:  # stays float; reads DEQUANTIZE'd copies of int8 tensors (added below)
             rw.nodes.append(node)
