@@ -160,6 +160,12 @@ def cmd_info(args):
 
 def cmd_demo(args):
     from edgec.apps import sources
+    if args.app == "split":
+        from edgec.apps.split_demo import main as split_demo
+        argv = [*(args.images or []), "--server", args.server or "", "--split-dir", args.split_dir or "",
+                "--model", args.model] + (["--token-file", args.token_file] if args.token_file else []) + \
+            (["--out", args.out] if args.out else [])
+        return split_demo(argv)
     if sum(bool(v) for v in (args.images, args.video, args.camera)) != 1:
         raise ValueError("give one source: --images FILE|DIR..., --video FILE or --camera")
     if args.web and args.app in ("faces", "ocr"):
@@ -264,6 +270,9 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--host", default="127.0.0.1", help="--web: address to listen on (0.0.0.0: other machines)")
     d.add_argument("--port", type=int, default=8080)
     d.add_argument("--token", help="--web: require ?token=TOKEN on every request")
+    d.add_argument("--server", help="split: the edgec serve URL (http://host:8000)")
+    d.add_argument("--split-dir", help="split: the folder `edgec split` wrote for the faces model")
+    d.add_argument("--token-file", help="split: the server's bearer token")
     d.set_defaults(fn=cmd_demo)
 
     va = sub.add_parser("validate", help="layer-by-layer error against the reference runtime")

