@@ -105,3 +105,26 @@ def test_qdq_model_imports(models_dir, tmp_path):
         got, want = list(it.run(x).values())[0], sess.run(None, {"x": x})[0]
         assert got.shape == want.shape and abs(float(got.sum()) - 1) < 0.02
         assert np.abs(got - want).max() <= 0.1  # measured: a few LSB of 1/255 (see the issue note)
+
+
+def test_quantize_linear_ties_to_even(tmp_path):
+    """ONNX QuantizeLinear rounds halves to even (TFLite's QUANTIZE rounds them away from
+    zero): edgec's C core, reference.py and onnxruntime agree on exact ties."""
+    import onnx
+    import onnxruntime as ort
+    from onnx import TensorProto, helper
+    from edgec.runtime import reference
+    x = np.array([[0.5, 1.5, 2.5, -0.5, -1.5, -2.5, 3.49, 126.5, -127.5, 300.0]], np.float32)
+    g = helper.make_graph([helper.make_node("QuantizeLinear", ["x", "s", "z"], ["q"]),
+                           helper.make_node("DequantizeLinear", ["q", "s", "z"], ["y"])], "q",
+                          [helper.make_tensor_value_info("x", TensorProto.FLOAT, list(x.shape))],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, list(x.shape))],
+                          [helper.make_tensor("s", TensorProto.FLOAT, [], [1.0]),
+                           helper.make_tensor("z", TensorProto.INT8, [], [0])])
+    path = tmp_path / "q.onnx"
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), path)
+    want = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
+    m = edgec.convert(path)
+    np.testing.assert_array_equal(list(m.interpreter().run(x).values())[0], want)
+    np.testing.assert_array_equal(list(reference.run_model(m.to_bytes(), {"x": x}).values())[0], want)
+    assert want.ravel()[:6].tolist() == [0, 2, 2, 0, -2, -2]
