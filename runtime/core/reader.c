@@ -130,9 +130,10 @@ static edgec_status check_tensors(const edgec_model *m, uint64_t const_begin, ui
         for (d = 0; d < t->rank; ++d) {
             if (t->dims[d] <= 0)
                 return fail(msg, EDGEC_ERR_FORMAT, "tensor %d: dim %d is %d", i, d, t->dims[d]);
-            count *= (uint64_t)t->dims[d];
-            if (count > EDGEC_MAX_TENSOR_BYTES)
+            /* checked before multiplying: count * dim must not wrap around 2^64 */
+            if ((uint64_t)t->dims[d] > EDGEC_MAX_TENSOR_BYTES / count)
                 return fail(msg, EDGEC_ERR_FORMAT, "tensor %d: too many elements", i);
+            count *= (uint64_t)t->dims[d];
         }
         if (count * esize != t->nbytes)
             return fail(msg, EDGEC_ERR_FORMAT, "tensor %d: %llu bytes recorded, shape needs %llu", i,

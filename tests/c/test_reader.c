@@ -183,6 +183,19 @@ int main(void) {
     CHECK(try_image(work, FILE_SIZE, 0, err, sizeof(err)) == EDGEC_ERR_FORMAT, "shape/bytes mismatch: %s", err);
     memcpy(work + 1, good, FILE_SIZE);
     CHECK(try_image(work + 1, FILE_SIZE, 0, err, sizeof(err)) == EDGEC_ERR_ARGUMENT, "misaligned: %s", err);
+    {   /* dims whose product wraps around 2^64 to 0 must not pass as a 0-byte tensor
+         * (found by the fuzzer built with -fsanitize=integer) */
+        edgec_tensor_record *t = (edgec_tensor_record *)(work + OFF_TENSORS + 64);
+        memcpy(work, good, FILE_SIZE);
+        t->rank = 3;
+        t->dims[0] = 1 << 20;
+        t->dims[1] = 1 << 20;
+        t->dims[2] = 1 << 24;
+        t->nbytes = 0;
+        seal(work, FILE_SIZE);
+        CHECK(try_image(work, FILE_SIZE, 0, err, sizeof(err)) == EDGEC_ERR_FORMAT && strstr(err, "too many elements"),
+              "element count overflow: %s", err);
+    }
 
     printf(failures ? "test_reader: %d FAILED\n" : "test_reader: ok\n", failures);
     return failures != 0;

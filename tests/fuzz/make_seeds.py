@@ -1,6 +1,8 @@
 """Seed corpus for the .edgec fuzzers: small models that together use every op, fp32 and
-int8, written as .edgec files. Real models are too large to mutate quickly; these carry
-the same structures (sections, tensors, ops, params, constants, arena plans).
+int8, written as .edgec files, plus the small real models among the test fixtures
+(TF-converted, multi-op: their arena plans have tensors that share memory over time).
+Larger real models are too slow to mutate; these carry the same structures (sections,
+tensors, ops, params, constants, arena plans).
 
     python tests/fuzz/make_seeds.py OUT_DIR
 """
@@ -67,7 +69,11 @@ def seeds() -> dict:
         "add_int8": _graph("ADD", [(2, 6), (2, 6)], (2, 6), {}, (), np.int8, (0.1, 4)),
         "mean_int8": _graph("REDUCE", [(1, 3, 3, 4)], (1, 4), {"axes_mask": 6, "q_mode": 1}, (), np.int8, (0.1, 0)),
     }
-    return {k: edgec.Model(g).to_bytes() for k, g in out.items()}
+    out = {k: edgec.Model(g).to_bytes() for k, g in out.items()}
+    fixtures = Path(__file__).resolve().parents[1] / "fixtures"
+    for name in ("int8_ops", "float_ops", "dynamic_batch"):  # 2-19 KB as .edgec
+        out[f"real_{name}"] = edgec.convert(fixtures / f"{name}.tflite", progress=False).to_bytes()
+    return out
 
 
 def main(out_dir: str):

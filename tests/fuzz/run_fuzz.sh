@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Bounded fuzzing of the .edgec reader + prepare + invoke under ASan/UBSan, and the
-# reader's line coverage over the resulting corpus.
+# Bounded fuzzing of the .edgec reader + prepare + invoke under ASan/UBSan (and clang's
+# integer checks), and the reader's line coverage over the resulting corpus.
 #   tests/fuzz/run_fuzz.sh [RUNS=100000] [SECONDS=240] [WORKDIR]
 # libFuzzer (clang) when available, else the portable mutation driver (gcc).
 set -euo pipefail
@@ -18,17 +18,22 @@ export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 
 if command -v clang >/dev/null && echo 'int LLVMFuzzerTestOneInput(const char*d,unsigned long n){return 0;}' |
      clang -x c - -fsanitize=fuzzer -o "$WORK/probe" 2>/dev/null; then
-  clang -std=c99 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all "${INC[@]}" \
+  # clang's integer checks too: unsigned wrap-around and lossy implicit conversions are
+  # defined C but are how size checks get bypassed (a dims product wrapping to 0 was one)
+  INTEGER=""
+  echo 'int LLVMFuzzerTestOneInput(const char*d,unsigned long n){return 0;}' |
+    clang -x c - -fsanitize=fuzzer,integer -o "$WORK/probe" 2>/dev/null && INTEGER=",integer"
+  clang -std=c99 -g -O1 -fsanitize=fuzzer,address,undefined$INTEGER -fno-sanitize-recover=all "${INC[@]}" \
     -DEDGEC_NO_THREADS "${SRC[@]}" -lm -o "$WORK/fuzz_model"
   status=0
-  (cd "$WORK" && "$WORK/fuzz_model" -runs="$RUNS" -max_total_time="$SECONDS_MAX" -max_len=8192 \
+  (cd "$WORK" && "$WORK/fuzz_model" -runs="$RUNS" -max_total_time="$SECONDS_MAX" -max_len=32768 \
      -print_final_stats=1 "$WORK/corpus") > "$WORK/fuzz.log" 2>&1 || status=$?
   if [ "$status" != 0 ] || grep -qE "==ERROR|runtime error|deadly signal" "$WORK/fuzz.log"; then
     grep -E -A30 "==ERROR|runtime error" "$WORK/fuzz.log" | head -60
     echo "fuzz: FAILED (exit $status); reproducer: $(ls "$WORK"/crash-* "$WORK"/leak-* "$WORK"/timeout-* 2>/dev/null)"
     exit 1
   fi
-  echo "fuzz: $(grep -o 'number_of_executed_units: [0-9]*' "$WORK/fuzz.log") inputs, no crash (libFuzzer, ASan+UBSan)"
+  echo "fuzz: $(grep -o 'number_of_executed_units: [0-9]*' "$WORK/fuzz.log") inputs, no crash (libFuzzer, ASan+UBSan${INTEGER:+ +integer})"
   # line coverage of the reader and interpreter over the corpus the fuzzer kept
   if command -v llvm-profdata >/dev/null && command -v llvm-cov >/dev/null; then
     clang -std=c99 -O0 -fprofile-instr-generate -fcoverage-mapping "${INC[@]}" -DEDGEC_NO_THREADS "${SRC[@]}" \

@@ -27,10 +27,13 @@ static inline int32_t edgec_rdbpot(int32_t x, int32_t exponent) {
     return (x >> exponent) + (remainder > threshold ? 1 : 0);
 }
 
-/* TFLite MultiplyByQuantizedMultiplier: x * multiplier * 2^(shift - 31) */
+/* TFLite MultiplyByQuantizedMultiplier: x * multiplier * 2^(shift - 31). x * 2^left
+ * wraps to 32 bits as TFLite's int32 product does (written as a 64-bit shift and an
+ * explicit truncation, so integer sanitizers see the wrap is intended). */
 static inline int32_t edgec_mbqm(int32_t x, int32_t multiplier, int32_t shift) {
     const int32_t left = shift > 0 ? shift : 0, right = shift > 0 ? 0 : -shift;
-    return edgec_rdbpot(edgec_srdhm((int32_t)((uint32_t)x << left), multiplier), right);
+    const uint32_t scaled = (uint32_t)(((uint64_t)(uint32_t)x << left) & 0xffffffffu);
+    return edgec_rdbpot(edgec_srdhm((int32_t)scaled, multiplier), right);
 }
 
 /* TFLite MultiplyByQuantizedMultiplierSmallerThanOneExp (shift <= 0) */
