@@ -130,6 +130,8 @@ def _convert(model, quantize, calibration, input_shape, calibration_method, perc
     if patch:
         from .plan.patch import apply_patch
         graph = apply_patch(graph, patch, max_recompute, progress)
+    from .passes.residual import fuse_residuals
+    fuse_residuals(graph)  # fp32 conv + skip ADD (+ channel PAD): after patching, which slices conv inputs
     return Model(graph)
 
 

@@ -60,8 +60,8 @@ def _windows(x, kh, kw, p, oh, ow):
 
 @op("CONV2D")
 def conv2d(inputs, p, outputs, specs=None):
-    x, w, b = (inputs + [None])[:3]
-    _float_only("CONV2D", [x, w, b])
+    x, w, b, res = (inputs + [None, None])[:4]
+    _float_only("CONV2D", [x, w, b, res])
     oc, kh, kw, icg = w.shape
     _, oh, ow, _ = outputs[0].shape
     g = p["groups"]
@@ -77,6 +77,10 @@ def conv2d(inputs, p, outputs, specs=None):
         out[..., gi * ocg:(gi + 1) * ocg] = (part @ wg.T).reshape(x.shape[0], oh, ow, ocg)
     if b is not None:
         out += b
+    if res is not None:  # fused residual: its channels, zero-extended to OC, then the clamp
+        if res.shape[:3] != out.shape[:3] or res.shape[3] > oc:
+            raise ValueError(f"residual {res.shape} does not fit output {out.shape}")
+        out[..., :res.shape[3]] += res
     return [_clamp(out, p["act_min"], p["act_max"])]
 
 

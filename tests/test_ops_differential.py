@@ -94,6 +94,27 @@ def test_conv2d(d, ic, oc, groups, with_bias):
 
 
 @SETTINGS
+@given(geometry, st.integers(1, 20), st.integers(1, 20), st.sampled_from([1, 2]), st.booleans(), st.data())
+def test_conv2d_residual(d, ic, oc, groups, with_bias, data):
+    """fp32 CONV2D with a fused residual (input 3, RC <= OC channels, the rest add 0),
+    added before the act clamp, on every conv path (1x1 GEMM, im2col GEMM, grouped loops)."""
+    ic, oc = ic * groups, oc * groups
+    p, oh, ow = _geo_params(d, d["k"], d["k"])
+    if oh < 1 or ow < 1:
+        return
+    rc = data.draw(st.integers(1, oc))
+    rng = np.random.default_rng(d["seed"])
+    w = rng.standard_normal((oc, d["k"], d["k"], ic // groups)).astype(np.float32)
+    b = rng.standard_normal(oc).astype(np.float32) if with_bias else None
+    g, feeds = single("CONV2D", [(d["n"], d["h"], d["w"], ic), None, None, (d["n"], oh, ow, rc)],
+                      (d["n"], oh, ow, oc), {**p, "groups": groups}, consts={1: w, 2: b}, seed=d["seed"])
+    out = run_both(g, feeds)["y"]
+    assert not np.array_equal(out[..., :rc], run_both(*single(
+        "CONV2D", [(d["n"], d["h"], d["w"], ic), None, None], (d["n"], oh, ow, oc), {**p, "groups": groups},
+        consts={1: w, 2: b}, seed=d["seed"]))["y"][..., :rc]) or np.all(feeds["x3"] == 0) or p["act_max"] <= 0
+
+
+@SETTINGS
 @given(geometry, st.integers(1, 16), st.integers(1, 3))
 def test_depthwise_conv2d(d, c, mult):
     p, oh, ow = _geo_params(d, d["k"], d["k"])

@@ -7,7 +7,12 @@
  * then + bias, then the act clamp. Out-of-image taps are skipped (they contribute 0): the
  * valid tap range is computed once per output pixel, so inner loops carry no bounds checks.
  * CONV2D computes 4 output channels per pass over the window (same rounding as one at a
- * time); a 1x1, stride-1, unpadded dense conv runs as a plain GEMM. */
+ * time); a 1x1, stride-1, unpadded dense conv runs as a plain GEMM.
+ * Residual (fp32, optional input 3, fused by converters/passes/residual.py): the kernels
+ * then write the unclamped sum; add_residual() adds the residual's RC <= OC channels
+ * (channels past RC add 0: a zero channel-pad of the skip path folded in) and applies the
+ * act clamp over the rows this call computed, while they are still in cache. */
+#include <math.h>
 #include <string.h>
 
 #include "common.h"
@@ -86,6 +91,49 @@ static const float *bias_of(const edgec_node *node) {
     return node->input_count > 2 && node->inputs[2] ? (const float *)node->inputs[2]->data : 0;
 }
 
+static const edgec_tensor *residual_of(const edgec_node *node) {
+    return !is_int8(node) && node->input_count > 3 ? node->inputs[3] : 0;
+}
+
+/* The clamp the conv kernels apply: none when a residual is added afterwards. */
+static void kernel_clamp(const edgec_node *node, float *lo, float *hi) {
+    const edgec_conv2d_params *p = (const edgec_conv2d_params *)node->params;
+    *lo = residual_of(node) ? -INFINITY : p->act_min;
+    *hi = residual_of(node) ? INFINITY : p->act_max;
+}
+
+static edgec_status check_residual(const edgec_node *node, edgec_error *err) {
+    const edgec_tensor *r = residual_of(node);
+    const int64_t *a = node->aux;
+    if (!r) return EDGEC_OK;
+    if (r->dtype != EDGEC_DTYPE_FLOAT32 || r->rank != 4 || r->dims[0] != a[A_N] || r->dims[1] != a[A_OH] ||
+        r->dims[2] != a[A_OW] || r->dims[3] > a[A_OC])
+        return edgec_fail(err, EDGEC_ERR_INVALID,
+                          "residual must be float32 [%lld,%lld,%lld,<=%lld], got %s rank %d [%d,%d,%d,%d]",
+                          (long long)a[A_N], (long long)a[A_OH], (long long)a[A_OW], (long long)a[A_OC],
+                          edgec_dtype_name(r->dtype), (int)r->rank, (int)r->dims[0], (int)r->dims[1],
+                          (int)r->dims[2], (int)r->dims[3]);
+    return EDGEC_OK;
+}
+
+static void add_residual(const edgec_node *node, int32_t row_begin, int32_t row_end) {
+    const edgec_conv2d_params *p = (const edgec_conv2d_params *)node->params;
+    const edgec_tensor *r = residual_of(node);
+    const int32_t OW = (int32_t)node->aux[A_OW], OC = (int32_t)node->aux[A_OC], RC = r->dims[3];
+    const float lo = p->act_min, hi = p->act_max;
+    const ptrdiff_t px0 = (ptrdiff_t)row_begin * OW, px1 = (ptrdiff_t)row_end * OW;
+    const float *res = (const float *)r->data;
+    float *y = (float *)node->outputs[0]->data;
+    ptrdiff_t px;
+    int32_t c;
+    for (px = px0; px < px1; ++px) {
+        float *yp = y + px * OC;
+        const float *rp = res + px * RC;
+        for (c = 0; c < RC; ++c) yp[c] = edgec_clampf(yp[c] + rp[c], lo, hi);
+        for (; c < OC; ++c) yp[c] = edgec_clampf(yp[c], lo, hi);
+    }
+}
+
 #define IM2COL_PIXELS 48 /* fp32 im2col chunk: a multiple of the GEMM's 6-row tile */
 
 static edgec_gemm_f32_shape f32_shape(const edgec_node *node) {
@@ -94,8 +142,8 @@ static edgec_gemm_f32_shape f32_shape(const edgec_node *node) {
     s.n = (int32_t)node->aux[A_OC];
     s.k = (int32_t)(node->aux[A_KH] * node->aux[A_KW] * node->aux[A_C]);
     s.n_pad = (s.n + 15) / 16 * 16;
-    s.lo = p->act_min;
-    s.hi = p->act_max;
+    (void)p;
+    kernel_clamp(node, &s.lo, &s.hi);
     return s;
 }
 
@@ -143,7 +191,7 @@ edgec_status edgec_conv2d_prepare(edgec_node *node, edgec_error *err) {
     const edgec_conv2d_params *p = (const edgec_conv2d_params *)node->params;
     const edgec_tensor *w;
     const int q = is_int8(node);
-    edgec_status s = edgec_ops_check_node(node, 2, q ? 5 : 3, 1, err);
+    edgec_status s = edgec_ops_check_node(node, 2, q ? 5 : 4, 1, err);
     if (s) return s;
     if (!q && (s = edgec_ops_check_float(node, "CONV2D", "float32, or int8 with int8 weights", err)))
         return s;
@@ -174,6 +222,7 @@ edgec_status edgec_conv2d_prepare(edgec_node *node, edgec_error *err) {
     }
     if ((s = edgec_ops_check_act(p->act_min, p->act_max, err))) return s;
     if ((s = check_bias(node, node->aux[A_OC], err))) return s;
+    if ((s = check_residual(node, err))) return s;
     plan_f32_fast(node);
     return EDGEC_OK;
 }
@@ -206,15 +255,15 @@ static void window_sums(const float *xg, const float *wo, ptrdiff_t wstride, int
 /* 1x1, stride 1, no padding, groups 1: out[pixel, oc] = dot(x[pixel, :], w[oc, :]) over the
  * row's OW pixels; 4 channels at a time so a weight block stays in L1 across pixels. */
 static void conv2d_gemm(const edgec_node *node, int32_t row_begin, int32_t row_end) {
-    const edgec_conv2d_params *p = (const edgec_conv2d_params *)node->params;
     const int64_t *a = node->aux;
     const int32_t C = (int32_t)a[A_C], OW = (int32_t)a[A_OW], OC = (int32_t)a[A_OC];
     const float *x = (const float *)node->inputs[0]->data;
     const float *w = (const float *)node->inputs[1]->data;
     const float *bias = bias_of(node);
     float *y = (float *)node->outputs[0]->data;
-    const float lo = p->act_min, hi = p->act_max;
+    float lo, hi;
     int32_t row, px, oc, j;
+    kernel_clamp(node, &lo, &hi);
     for (row = row_begin; row < row_end; ++row) {
         const float *xrow = x + (ptrdiff_t)row * OW * C;
         float *yrow = y + (ptrdiff_t)row * OW * OC;
@@ -237,7 +286,8 @@ static void conv2d_gemm(const edgec_node *node, int32_t row_begin, int32_t row_e
     }
 }
 
-void edgec_conv2d_eval(const edgec_node *node, int32_t row_begin, int32_t row_end, void *scratch) {
+/* The reference loops (any geometry, groups). */
+static void conv2d_rows(const edgec_node *node, int32_t row_begin, int32_t row_end, float lo, float hi) {
     const edgec_conv2d_params *p = (const edgec_conv2d_params *)node->params;
     const int64_t *a = node->aux;
     const int32_t H = (int32_t)a[A_H], W = (int32_t)a[A_W], C = (int32_t)a[A_C];
@@ -250,21 +300,7 @@ void edgec_conv2d_eval(const edgec_node *node, int32_t row_begin, int32_t row_en
     const float *w = (const float *)node->inputs[1]->data;
     const float *bias = bias_of(node);
     float *y = (float *)node->outputs[0]->data;
-    const float lo = p->act_min, hi = p->act_max;
     int32_t row;
-    (void)scratch;
-    if (a[A_INT8]) {
-        edgec_conv2d_int8_eval(node, row_begin, row_end, scratch);
-        return;
-    }
-    if (a[A_FAST]) {
-        conv2d_f32_fast(node, row_begin, row_end, scratch);
-        return;
-    }
-    if (a[A_GEMM]) {
-        conv2d_gemm(node, row_begin, row_end);
-        return;
-    }
     for (row = row_begin; row < row_end; ++row) {
         const int32_t n = row / OH, oy = row - n * OH, iy0 = oy * sh - p->pad_top;
         float *yrow = y + (ptrdiff_t)row * OW * OC;
@@ -290,6 +326,19 @@ void edgec_conv2d_eval(const edgec_node *node, int32_t row_begin, int32_t row_en
             }
         }
     }
+}
+
+void edgec_conv2d_eval(const edgec_node *node, int32_t row_begin, int32_t row_end, void *scratch) {
+    float lo, hi;
+    if (node->aux[A_INT8]) {
+        edgec_conv2d_int8_eval(node, row_begin, row_end, scratch);
+        return;
+    }
+    kernel_clamp(node, &lo, &hi);
+    if (node->aux[A_FAST]) conv2d_f32_fast(node, row_begin, row_end, scratch);
+    else if (node->aux[A_GEMM]) conv2d_gemm(node, row_begin, row_end);
+    else conv2d_rows(node, row_begin, row_end, lo, hi);
+    if (residual_of(node)) add_residual(node, row_begin, row_end);
 }
 
 edgec_status edgec_depthwise_conv2d_prepare(edgec_node *node, edgec_error *err) {
