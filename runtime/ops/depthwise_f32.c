@@ -63,6 +63,53 @@ static inline FMA_AVX2 void pixels_block(const edgec_dw_f32_row *r, int32_t ox, 
 }
 #undef LOAD
 
+/* Interior run of 4 pixels for a compile-time KW and stride (dilation 1): each input
+ * vector of a kernel row is loaded once and feeds every pixel whose window covers it
+ * ((4-1)*SW + KW loads instead of 4*KW). Per pixel the taps still go in (ky, kx) order. */
+#define DW_P 8
+static inline __attribute__((always_inline)) FMA_AVX2 void interior_block(const edgec_dw_f32_row *r, int32_t ox, float *y, int32_t c,
+                                           const int KW, const int SW, const int FULL) {
+    const __m256i mask = lane_mask(r->C - c);
+    const __m256 lo = _mm256_set1_ps(r->lo), hi = _mm256_set1_ps(r->hi);
+    const ptrdiff_t C = r->C;
+    __m256 acc[DW_P], w[5];
+    int32_t ky, j, p;
+    for (p = 0; p < DW_P; ++p) acc[p] = _mm256_setzero_ps();
+    for (ky = r->ky0; ky < r->ky1; ++ky) {
+        const float *xrow = r->x + ((ptrdiff_t)(r->iy0 + ky * r->dilation_h) * r->W + ox * SW - r->pad_left) * C + c;
+        const float *wrow = r->w + (ptrdiff_t)ky * KW * C + c;
+#pragma GCC unroll 5
+        for (j = 0; j < KW; ++j) w[j] = FULL ? _mm256_loadu_ps(wrow + j * C) : _mm256_maskload_ps(wrow + j * C, mask);
+#pragma GCC unroll 20
+        for (j = 0; j < (DW_P - 1) * SW + KW; ++j) {
+            const __m256 xv = FULL ? _mm256_loadu_ps(xrow + j * C) : _mm256_maskload_ps(xrow + j * C, mask);
+#pragma GCC unroll 8
+            for (p = 0; p < DW_P; ++p) {
+                const int kx = j - p * SW;
+                if (kx >= 0 && kx < KW) acc[p] = _mm256_fmadd_ps(xv, w[kx], acc[p]);
+            }
+        }
+    }
+    for (p = 0; p < DW_P; ++p) _mm256_maskstore_ps(y + p * C + c, mask, finish(acc[p], r->bias, c, mask, lo, hi));
+}
+
+static inline __attribute__((always_inline)) FMA_AVX2 void interior(const edgec_dw_f32_row *r, int32_t ox, float *y, const int KW, const int SW) {
+    int32_t c;
+    for (c = 0; c + 8 <= r->C; c += 8) interior_block(r, ox, y, c, KW, SW, 1);
+    if (c < r->C) interior_block(r, ox, y, c, KW, SW, 0);
+}
+
+/* The specialised interiors, or 0 when this geometry has none. */
+static FMA_AVX2 int run_interior(const edgec_dw_f32_row *r, int32_t ox, float *y) {
+    if (r->dilation_w != 1) return 0;
+    if (r->KW == 3 && r->stride_w == 1) interior(r, ox, y, 3, 1);
+    else if (r->KW == 3 && r->stride_w == 2) interior(r, ox, y, 3, 2);
+    else if (r->KW == 5 && r->stride_w == 1) interior(r, ox, y, 5, 1);
+    else if (r->KW == 5 && r->stride_w == 2) interior(r, ox, y, 5, 2);
+    else return 0;
+    return 1;
+}
+
 static FMA_AVX2 void pixels(const edgec_dw_f32_row *r, int32_t ox, int32_t P, int32_t kx0, int32_t kx1, float *y) {
     int32_t c;
     for (c = 0; c + 8 <= r->C; c += 8) {
@@ -72,18 +119,29 @@ static FMA_AVX2 void pixels(const edgec_dw_f32_row *r, int32_t ox, int32_t P, in
     if (c < r->C) pixels_block(r, ox, P, kx0, kx1, y, c, 0);
 }
 
+/* Whether pixels [ox, ox + n) all have every kernel column inside the image. */
+static int all_taps(const edgec_dw_f32_row *r, int32_t ox, int32_t n) {
+    int32_t kx0, kx1;
+    if (ox + n > r->OW) return 0;
+    edgec_ops_tap_range(ox * r->stride_w - r->pad_left, r->KW, r->dilation_w, r->W, &kx0, &kx1);
+    if (kx0 != 0 || kx1 != r->KW) return 0;
+    edgec_ops_tap_range((ox + n - 1) * r->stride_w - r->pad_left, r->KW, r->dilation_w, r->W, &kx0, &kx1);
+    return kx0 == 0 && kx1 == r->KW;
+}
+
 void edgec_dw_f32_run_row(const edgec_dw_f32_row *r, float *y) {
-    int32_t ox = 0, kx0, kx1, kx0b, kx1b;
+    int32_t ox = 0, kx0, kx1;
     while (ox < r->OW) {
-        edgec_ops_tap_range(ox * r->stride_w - r->pad_left, r->KW, r->dilation_w, r->W, &kx0, &kx1);
-        if (ox + 4 <= r->OW && kx0 == 0 && kx1 == r->KW) {
-            edgec_ops_tap_range((ox + 3) * r->stride_w - r->pad_left, r->KW, r->dilation_w, r->W, &kx0b, &kx1b);
-            if (kx0b == 0 && kx1b == r->KW) {
-                pixels(r, ox, 4, 0, r->KW, y + (ptrdiff_t)ox * r->C);
-                ox += 4;
-                continue;
-            }
+        if (all_taps(r, ox, DW_P) && run_interior(r, ox, y + (ptrdiff_t)ox * r->C)) {
+            ox += DW_P;
+            continue;
         }
+        if (all_taps(r, ox, 4)) {
+            pixels(r, ox, 4, 0, r->KW, y + (ptrdiff_t)ox * r->C);
+            ox += 4;
+            continue;
+        }
+        edgec_ops_tap_range(ox * r->stride_w - r->pad_left, r->KW, r->dilation_w, r->W, &kx0, &kx1);
         pixels(r, ox, 1, kx0, kx1, y + (ptrdiff_t)ox * r->C);
         ++ox;
     }
