@@ -52,8 +52,8 @@ def random_models(tmp_path: Path) -> list:
     rng = np.random.default_rng(7)
     cases = []
     for i in range(16):
-        h, w, ic, oc, k = (int(v) for v in (rng.integers(1, 10), rng.integers(1, 12), rng.integers(1, 40),
-                                             rng.integers(1, 40), rng.integers(1, 4)))
+        h, w, ic, oc, k = (int(v) for v in (rng.integers(1, 10), rng.integers(1, 24), rng.integers(1, 40),
+                                             rng.integers(1, 40), rng.integers(1, 6)))
         stride, pad = int(rng.integers(1, 3)), int(rng.integers(0, 2))
         oh, ow = conv_out(h, k, stride, 1, pad, pad), conv_out(w, k, stride, 1, pad, pad)
         if oh < 1 or ow < 1:
@@ -81,6 +81,18 @@ def random_models(tmp_path: Path) -> list:
             g, feeds = single(op, [(1, h, w, ic), None, None], (1, oh, ow, ic if depthwise else oc), params,
                               consts={1: wt, 2: b}, seed=i)
         path = tmp_path / f"case{i}.edgec"
+        data = edgec.Model(g).to_bytes()
+        path.write_bytes(data)
+        cases.append((path, [feeds[n] for n in g.inputs], reference.run_model(data, feeds)))
+    for i, (k, stride) in enumerate([(3, 1), (3, 2), (5, 1), (5, 2)]):  # fp32 depthwise 8-pixel interiors + tails
+        h, w, c, pad = 7, 37, 13, k // 2
+        p = {"stride_h": stride, "stride_w": stride, "pad_top": pad, "pad_left": pad, "pad_bottom": pad,
+             "pad_right": pad, "act_min": -np.inf, "act_max": np.inf, "depth_multiplier": 1}
+        oh, ow = conv_out(h, k, stride, 1, pad, pad), conv_out(w, k, stride, 1, pad, pad)
+        g, feeds = single("DEPTHWISE_CONV2D", [(1, h, w, c), None, None], (1, oh, ow, c), p,
+                          consts={1: rng.standard_normal((1, k, k, c)).astype(np.float32),
+                                  2: rng.standard_normal(c).astype(np.float32)}, seed=100 + i)
+        path = tmp_path / f"dw{k}s{stride}.edgec"
         data = edgec.Model(g).to_bytes()
         path.write_bytes(data)
         cases.append((path, [feeds[n] for n in g.inputs], reference.run_model(data, feeds)))

@@ -5,6 +5,21 @@
 #include "common.h"
 #include "depthwise_f32.h"
 
+#define DW_P 8 /* pixels per interior run */
+
+#if (defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))) || defined(__aarch64__)
+/* Whether pixels [ox, ox + n) all have every kernel column inside the image. */
+static int all_taps(const edgec_dw_f32_row *r, int32_t ox, int32_t n) {
+    int32_t kx0, kx1;
+    if (ox + n > r->OW) return 0;
+    edgec_ops_tap_range(ox * r->stride_w - r->pad_left, r->KW, r->dilation_w, r->W, &kx0, &kx1);
+    if (kx0 != 0 || kx1 != r->KW) return 0;
+    edgec_ops_tap_range((ox + n - 1) * r->stride_w - r->pad_left, r->KW, r->dilation_w, r->W, &kx0, &kx1);
+    return kx0 == 0 && kx1 == r->KW;
+}
+#endif
+
+
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <immintrin.h>
 #define FMA_AVX2 __attribute__((target("avx2,fma")))
@@ -66,7 +81,6 @@ static inline FMA_AVX2 void pixels_block(const edgec_dw_f32_row *r, int32_t ox, 
 /* Interior run of 4 pixels for a compile-time KW and stride (dilation 1): each input
  * vector of a kernel row is loaded once and feeds every pixel whose window covers it
  * ((4-1)*SW + KW loads instead of 4*KW). Per pixel the taps still go in (ky, kx) order. */
-#define DW_P 8
 static inline __attribute__((always_inline)) FMA_AVX2 void interior_block(const edgec_dw_f32_row *r, int32_t ox, float *y, int32_t c,
                                            const int KW, const int SW, const int FULL) {
     const __m256i mask = lane_mask(r->C - c);
@@ -119,16 +133,6 @@ static FMA_AVX2 void pixels(const edgec_dw_f32_row *r, int32_t ox, int32_t P, in
     if (c < r->C) pixels_block(r, ox, P, kx0, kx1, y, c, 0);
 }
 
-/* Whether pixels [ox, ox + n) all have every kernel column inside the image. */
-static int all_taps(const edgec_dw_f32_row *r, int32_t ox, int32_t n) {
-    int32_t kx0, kx1;
-    if (ox + n > r->OW) return 0;
-    edgec_ops_tap_range(ox * r->stride_w - r->pad_left, r->KW, r->dilation_w, r->W, &kx0, &kx1);
-    if (kx0 != 0 || kx1 != r->KW) return 0;
-    edgec_ops_tap_range((ox + n - 1) * r->stride_w - r->pad_left, r->KW, r->dilation_w, r->W, &kx0, &kx1);
-    return kx0 == 0 && kx1 == r->KW;
-}
-
 void edgec_dw_f32_run_row(const edgec_dw_f32_row *r, float *y) {
     int32_t ox = 0, kx0, kx1;
     while (ox < r->OW) {
@@ -157,34 +161,94 @@ int edgec_dw_f32_simd(void) {
     return 1; /* NEON is part of armv8-a */
 }
 
-void edgec_dw_f32_run_row(const edgec_dw_f32_row *r, float *y) {
+/* Channels [c0, C) of pixel ox, taps [kx0, kx1): 4 lanes, then one at a time. */
+static void pixel(const edgec_dw_f32_row *r, int32_t ox, int32_t kx0, int32_t kx1, int32_t c0, float *out) {
     const float32x4_t lo = vdupq_n_f32(r->lo), hi = vdupq_n_f32(r->hi);
-    int32_t ox, kx0, kx1, ky, kx, c;
-    for (ox = 0; ox < r->OW; ++ox) {
-        const int32_t ix0 = ox * r->stride_w - r->pad_left;
-        float *out = y + (ptrdiff_t)ox * r->C;
-        edgec_ops_tap_range(ix0, r->KW, r->dilation_w, r->W, &kx0, &kx1);
-        for (c = 0; c + 4 <= r->C; c += 4) {
-            float32x4_t acc = vdupq_n_f32(0.0f);
-            for (ky = r->ky0; ky < r->ky1; ++ky) {
-                const float *xrow = r->x + (ptrdiff_t)(r->iy0 + ky * r->dilation_h) * r->W * r->C + c;
-                const float *wrow = r->w + (ptrdiff_t)ky * r->KW * r->C + c;
-                for (kx = kx0; kx < kx1; ++kx)
-                    acc = vfmaq_f32(acc, vld1q_f32(xrow + (ptrdiff_t)(ix0 + kx * r->dilation_w) * r->C),
-                                    vld1q_f32(wrow + (ptrdiff_t)kx * r->C));
+    const int32_t ix0 = ox * r->stride_w - r->pad_left;
+    int32_t ky, kx, c;
+    for (c = c0; c + 4 <= r->C; c += 4) {
+        float32x4_t acc = vdupq_n_f32(0.0f);
+        for (ky = r->ky0; ky < r->ky1; ++ky) {
+            const float *xrow = r->x + (ptrdiff_t)(r->iy0 + ky * r->dilation_h) * r->W * r->C + c;
+            const float *wrow = r->w + (ptrdiff_t)ky * r->KW * r->C + c;
+            for (kx = kx0; kx < kx1; ++kx)
+                acc = vfmaq_f32(acc, vld1q_f32(xrow + (ptrdiff_t)(ix0 + kx * r->dilation_w) * r->C),
+                                vld1q_f32(wrow + (ptrdiff_t)kx * r->C));
+        }
+        if (r->bias) acc = vaddq_f32(acc, vld1q_f32(r->bias + c));
+        vst1q_f32(out + c, vminq_f32(vmaxq_f32(acc, lo), hi)); /* NaN propagates, as the reference */
+    }
+    for (; c < r->C; ++c) {
+        float acc = 0.0f;
+        for (ky = r->ky0; ky < r->ky1; ++ky)
+            for (kx = kx0; kx < kx1; ++kx)
+                acc += r->x[((ptrdiff_t)(r->iy0 + ky * r->dilation_h) * r->W + ix0 + kx * r->dilation_w) * r->C + c] *
+                       r->w[((ptrdiff_t)ky * r->KW + kx) * r->C + c];
+        if (r->bias) acc += r->bias[c];
+        out[c] = edgec_clampf(acc, r->lo, r->hi);
+    }
+}
+
+/* DW_P pixels, 4 channels from c, compile-time KW and stride (dilation 1): each input
+ * vector of a kernel row is loaded once for all the pixels that cover it; DW_P
+ * independent accumulators. Per pixel the taps go in (ky, kx) order, as in pixel(). */
+static inline __attribute__((always_inline)) void interior_block(const edgec_dw_f32_row *r, int32_t ox, float *y,
+                                                                 int32_t c, const int KW, const int SW) {
+    const float32x4_t lo = vdupq_n_f32(r->lo), hi = vdupq_n_f32(r->hi);
+    const ptrdiff_t C = r->C;
+    float32x4_t acc[DW_P], w[5];
+    int32_t ky, j, p;
+    for (p = 0; p < DW_P; ++p) acc[p] = vdupq_n_f32(0.0f);
+    for (ky = r->ky0; ky < r->ky1; ++ky) {
+        const float *xrow = r->x + ((ptrdiff_t)(r->iy0 + ky * r->dilation_h) * r->W + ox * SW - r->pad_left) * C + c;
+        const float *wrow = r->w + (ptrdiff_t)ky * KW * C + c;
+#pragma GCC unroll 5
+        for (j = 0; j < KW; ++j) w[j] = vld1q_f32(wrow + j * C);
+#pragma GCC unroll 20
+        for (j = 0; j < (DW_P - 1) * SW + KW; ++j) {
+            const float32x4_t xv = vld1q_f32(xrow + j * C);
+#pragma GCC unroll 8
+            for (p = 0; p < DW_P; ++p) {
+                const int kx = j - p * SW;
+                if (kx >= 0 && kx < KW) acc[p] = vfmaq_f32(acc[p], xv, w[kx]);
             }
-            if (r->bias) acc = vaddq_f32(acc, vld1q_f32(r->bias + c));
-            vst1q_f32(out + c, vminq_f32(vmaxq_f32(acc, lo), hi)); /* NaN propagates, as the reference */
         }
-        for (; c < r->C; ++c) {
-            float acc = 0.0f;
-            for (ky = r->ky0; ky < r->ky1; ++ky)
-                for (kx = kx0; kx < kx1; ++kx)
-                    acc += r->x[((ptrdiff_t)(r->iy0 + ky * r->dilation_h) * r->W + ix0 + kx * r->dilation_w) * r->C + c] *
-                           r->w[((ptrdiff_t)ky * r->KW + kx) * r->C + c];
-            if (r->bias) acc += r->bias[c];
-            out[c] = edgec_clampf(acc, r->lo, r->hi);
+    }
+    for (p = 0; p < DW_P; ++p) {
+        float32x4_t v = acc[p];
+        if (r->bias) v = vaddq_f32(v, vld1q_f32(r->bias + c));
+        vst1q_f32(y + p * C + c, vminq_f32(vmaxq_f32(v, lo), hi));
+    }
+}
+
+static inline __attribute__((always_inline)) void interior(const edgec_dw_f32_row *r, int32_t ox, float *y,
+                                                           const int KW, const int SW) {
+    int32_t c, p;
+    for (c = 0; c + 4 <= r->C; c += 4) interior_block(r, ox, y, c, KW, SW);
+    if (c < r->C)
+        for (p = 0; p < DW_P; ++p) pixel(r, ox + p, 0, KW, c, y + (ptrdiff_t)p * r->C);
+}
+
+static int run_interior(const edgec_dw_f32_row *r, int32_t ox, float *y) {
+    if (r->dilation_w != 1) return 0;
+    if (r->KW == 3 && r->stride_w == 1) interior(r, ox, y, 3, 1);
+    else if (r->KW == 3 && r->stride_w == 2) interior(r, ox, y, 3, 2);
+    else if (r->KW == 5 && r->stride_w == 1) interior(r, ox, y, 5, 1);
+    else if (r->KW == 5 && r->stride_w == 2) interior(r, ox, y, 5, 2);
+    else return 0;
+    return 1;
+}
+
+void edgec_dw_f32_run_row(const edgec_dw_f32_row *r, float *y) {
+    int32_t ox = 0, kx0, kx1;
+    while (ox < r->OW) {
+        if (all_taps(r, ox, DW_P) && run_interior(r, ox, y + (ptrdiff_t)ox * r->C)) {
+            ox += DW_P;
+            continue;
         }
+        edgec_ops_tap_range(ox * r->stride_w - r->pad_left, r->KW, r->dilation_w, r->W, &kx0, &kx1);
+        pixel(r, ox, kx0, kx1, 0, y + (ptrdiff_t)ox * r->C);
+        ++ox;
     }
 }
 #else
