@@ -220,3 +220,43 @@ void edgec_gemm_i8_run(const edgec_gemm_i8_shape *s, const uint8_t *packed, int3
         kernel_c(s, packed, rows, a16, y + r0 * ldy, ldy);
     }
 }
+
+/* sum_i a[i] * b[i] in int32 (exact: |sum| <= k * 2^14 fits for k < 2^17). */
+#ifdef EDGEC_HAVE_AVX2_KERNEL
+static EDGEC_AVX2 int32_t dot_avx2(const int8_t *a, const int8_t *b, int32_t k) {
+    __m256i acc = _mm256_setzero_si256();
+    int32_t i = 0, sum;
+    __m128i h;
+    for (; i + 16 <= k; i += 16) {
+        const __m256i va = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(a + i)));
+        const __m256i vb = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(b + i)));
+        acc = _mm256_add_epi32(acc, _mm256_madd_epi16(va, vb));
+    }
+    h = _mm_add_epi32(_mm256_castsi256_si128(acc), _mm256_extracti128_si256(acc, 1));
+    h = _mm_add_epi32(h, _mm_shuffle_epi32(h, 0x4e));
+    h = _mm_add_epi32(h, _mm_shuffle_epi32(h, 0xb1));
+    sum = _mm_cvtsi128_si32(h);
+    for (; i < k; ++i) sum += (int32_t)a[i] * b[i];
+    return sum;
+}
+#endif
+
+int32_t edgec_dot_i8(const int8_t *a, const int8_t *b, int32_t k) {
+    int32_t i = 0, sum = 0;
+#ifdef EDGEC_HAVE_AVX2_KERNEL
+    if (have_avx2()) return dot_avx2(a, b, k);
+#endif
+#ifdef EDGEC_HAVE_NEON_KERNEL
+    {
+        int32x4_t acc = vdupq_n_s32(0);
+        for (; i + 16 <= k; i += 16) {
+            const int8x16_t va = vld1q_s8(a + i), vb = vld1q_s8(b + i);
+            acc = vpadalq_s16(acc, vmull_s8(vget_low_s8(va), vget_low_s8(vb)));
+            acc = vpadalq_s16(acc, vmull_s8(vget_high_s8(va), vget_high_s8(vb)));
+        }
+        sum = vaddvq_s32(acc);
+    }
+#endif
+    for (; i < k; ++i) sum += (int32_t)a[i] * b[i];
+    return sum;
+}

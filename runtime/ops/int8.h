@@ -14,7 +14,7 @@ void edgec_conv2d_int8_eval(const edgec_node *node, int32_t row_begin, int32_t r
 void edgec_depthwise_conv2d_int8_plan(edgec_node *node);
 void edgec_depthwise_conv2d_int8_eval(const edgec_node *node, int32_t row_begin, int32_t row_end);
 edgec_status edgec_fully_connected_int8_prepare(edgec_node *node, edgec_error *err);
-void edgec_fully_connected_int8_eval(const edgec_node *node, int32_t row_begin, int32_t row_end);
+void edgec_fully_connected_int8_eval(const edgec_node *node, int32_t row_begin, int32_t row_end, void *scratch);
 edgec_status edgec_binary_int8_prepare(edgec_node *node, int kind, edgec_error *err);
 void edgec_binary_int8_eval(const edgec_node *node, int32_t row_begin, int32_t row_end);
 void edgec_pool2d_int8_eval(const edgec_node *node, int32_t row_begin, int32_t row_end);

@@ -90,7 +90,7 @@ void edgec_fully_connected_eval(const edgec_node *node, int32_t row_begin, int32
     int32_t row;
     (void)scratch;
     if (node->aux[3]) {
-        edgec_fully_connected_int8_eval(node, row_begin, row_end);
+        edgec_fully_connected_int8_eval(node, row_begin, row_end, scratch);
         return;
     }
     if (node->aux[5]) {

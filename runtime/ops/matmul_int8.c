@@ -1,10 +1,47 @@
 /* int8 FULLY_CONNECTED (TFLite reference_integer_ops::FullyConnected[PerChannel]):
  * acc = sum w * (x - x_zp) + bias, requantize, + y_zp, clamp. Requantization is integer
- * (multiplier, shift) or, for TFLite's per-channel path, round(acc * scale) in double. */
+ * (multiplier, shift) or, for TFLite's per-channel path, round(acc * scale) in double.
+ * The integer path runs on the packed int8 GEMM (gemm_int8.h: bit-identical) where the CPU
+ * has one; aux[4] = 1 then. */
 #include <math.h>
 
 #include "edgec/fixedpoint.h"
+#include "gemm_int8.h"
 #include "int8.h"
+
+static edgec_gemm_i8_shape fc_shape(const edgec_node *node) {
+    const edgec_fully_connected_params *p = (const edgec_fully_connected_params *)node->params;
+    edgec_gemm_i8_shape s;
+    s.n = (int32_t)node->aux[1];
+    s.k = (int32_t)node->aux[2];
+    s.k_pad = (s.k + 1) & ~1;
+    s.n_pad = (s.n + EDGEC_GEMM_I8_NR - 1) / EDGEC_GEMM_I8_NR * EDGEC_GEMM_I8_NR;
+    s.y_zp = node->outputs[0]->zero_point;
+    s.q_min = p->q_min;
+    s.q_max = p->q_max;
+    return s;
+}
+
+static void fc_int8_pack(edgec_node *node) {
+    const edgec_gemm_i8_shape s = fc_shape(node);
+    edgec_gemm_i8_pack(node->packed, &s, (const int8_t *)node->inputs[1]->data,
+                       node->inputs[2] ? (const int32_t *)node->inputs[2]->data : 0,
+                       (const int32_t *)node->inputs[3]->data, (const int32_t *)node->inputs[4]->data,
+                       node->inputs[0]->zero_point);
+}
+
+/* sum_k w[n, k] per output: x_offset * sum_k w folds the input zero point out of the dot */
+static void fc_int8_row_sums(edgec_node *node) {
+    const int64_t n = node->aux[1], k = node->aux[2];
+    const int8_t *w = (const int8_t *)node->inputs[1]->data;
+    int32_t *sums = (int32_t *)node->packed;
+    int64_t j, i;
+    for (j = 0; j < n; ++j) {
+        int32_t s = 0;
+        for (i = 0; i < k; ++i) s += w[j * k + i];
+        sums[j] = s;
+    }
+}
 
 edgec_status edgec_fully_connected_int8_prepare(edgec_node *node, edgec_error *err) {
     const edgec_tensor *x, *w, *b, *m, *s, *y;
@@ -48,11 +85,27 @@ edgec_status edgec_fully_connected_int8_prepare(edgec_node *node, edgec_error *e
     node->aux[1] = n;
     node->aux[2] = k;
     node->aux[3] = 1; /* int8 */
+    node->aux[4] = 0;
     node->rows = (int32_t)node->aux[0];
+    if (((const edgec_fully_connected_params *)node->params)->requant == 1 && edgec_gemm_i8_simd()) {
+        node->aux[4] = 2; /* SIMD dot products, TFLite's double requantization */
+        node->packed_bytes = (size_t)n * sizeof(int32_t);
+        node->pack = fc_int8_row_sums;
+    } else if (((const edgec_fully_connected_params *)node->params)->requant == 0 && edgec_gemm_i8_simd()) {
+        const int32_t *mult = (const int32_t *)m->data;
+        int64_t i;
+        for (i = 0; i < n && mult[i] >= 0; ++i) {}
+        if (i == n) { /* the SIMD requantization assumes multipliers >= 0 */
+            node->aux[4] = 1;
+            node->packed_bytes = edgec_gemm_i8_packed_bytes((int32_t)n, (int32_t)k);
+            node->pack = fc_int8_pack;
+            node->scratch_bytes = edgec_gemm_i8_scratch_bytes((int32_t)k);
+        }
+    }
     return EDGEC_OK;
 }
 
-void edgec_fully_connected_int8_eval(const edgec_node *node, int32_t row_begin, int32_t row_end) {
+void edgec_fully_connected_int8_eval(const edgec_node *node, int32_t row_begin, int32_t row_end, void *scratch) {
     const edgec_fully_connected_params *p = (const edgec_fully_connected_params *)node->params;
     const int64_t n = node->aux[1], k = node->aux[2];
     const int8_t *restrict x = (const int8_t *)node->inputs[0]->data;
@@ -64,6 +117,26 @@ void edgec_fully_connected_int8_eval(const edgec_node *node, int32_t row_begin, 
     const int32_t x_offset = -node->inputs[0]->zero_point, y_zp = node->outputs[0]->zero_point;
     int32_t row;
     int64_t j, i;
+    if (node->aux[4] == 2) { /* same int32 sum as below, modulo 2^32 (unsigned: no UB) */
+        const int32_t *sums = (const int32_t *)node->packed;
+        for (row = row_begin; row < row_end; ++row)
+            for (j = 0; j < n; ++j) {
+                int32_t acc = (int32_t)((uint32_t)edgec_dot_i8(w + j * k, x + (int64_t)row * k, (int32_t)k) +
+                                        (uint32_t)x_offset * (uint32_t)sums[j]);
+                const double scale = (double)node->inputs[0]->scale * (double)((const float *)mult)[j] /
+                                     (double)node->outputs[0]->scale;
+                if (b) acc = (int32_t)((int64_t)acc + b[j]);
+                acc = (int32_t)round((double)acc * scale) + y_zp;
+                y[(int64_t)row * n + j] = (int8_t)edgec_clamp_i32(acc, p->q_min, p->q_max);
+            }
+        return;
+    }
+    if (node->aux[4] == 1) {
+        const edgec_gemm_i8_shape s = fc_shape(node);
+        edgec_gemm_i8_run(&s, node->packed, row_end - row_begin, x + (int64_t)row_begin * k, (ptrdiff_t)k,
+                          y + (int64_t)row_begin * n, (ptrdiff_t)n, scratch);
+        return;
+    }
     for (row = row_begin; row < row_end; ++row) {
         const int8_t *xr = x + (int64_t)row * k;
         for (j = 0; j < n; ++j) {
