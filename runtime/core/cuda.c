@@ -23,6 +23,26 @@
 
 #include "cuda_plan.h"
 
+/* glibc 2.34 moved dlopen & co. from libdl into libc under a new version; bind the
+ * architecture's original versions (as threads.c does for pthreads) so a library linked
+ * against Debian 12's cross sysroot still loads on glibc 2.31 (JetPack 5, Bullseye),
+ * where CMake's NEEDED libdl.so.2 provides them. */
+#if defined(__GLIBC__) && !defined(EDGEC_NO_SYMVER)
+#if defined(__aarch64__)
+#define EDGEC_DL_VERSION "GLIBC_2.17"
+#elif defined(__arm__)
+#define EDGEC_DL_VERSION "GLIBC_2.4"
+#elif defined(__x86_64__)
+#define EDGEC_DL_VERSION "GLIBC_2.2.5"
+#endif
+#ifdef EDGEC_DL_VERSION
+__asm__(".symver dlopen,dlopen@" EDGEC_DL_VERSION);
+__asm__(".symver dlsym,dlsym@" EDGEC_DL_VERSION);
+__asm__(".symver dlclose,dlclose@" EDGEC_DL_VERSION);
+__asm__(".symver dlerror,dlerror@" EDGEC_DL_VERSION);
+#endif
+#endif
+
 #ifdef EDGEC_CUDA_FATBIN
 extern const unsigned char edgec_cuda_fatbin[]; /* fatbin.S */
 #endif
