@@ -72,6 +72,29 @@ def test_emulated_blazeface_fp32(models, name, monkeypatch):
             assert np.abs(got[k] - fast[k]).max() <= 1e-5 * float(np.abs(fast[k]).max()), k
 
 
+def test_emulated_fp32_with_random_biases(models, monkeypatch):
+    """BlazeFace's depthwise biases are all zero: write random ones into the file's
+    constants (checksum not verified) so bias handling is compared too."""
+    monkeypatch.setenv("EDGEC_KERNELS", "reference")
+    path = models["face_detection_short_range"]
+    data = bytearray(Path(path).read_bytes())
+    m = fmt.read_model(bytes(data))
+    rng = np.random.default_rng(2)
+    patched = 0
+    for op in m.ops:
+        if op.op in ("CONV2D", "DEPTHWISE_CONV2D") and len(op.inputs) > 2 and op.inputs[2] >= 0:
+            b = m.tensors[op.inputs[2]]
+            data[b.offset:b.offset + b.nbytes] = rng.standard_normal(b.nbytes // 4).astype(np.float32).tobytes()
+            patched += 1
+    assert patched > 20
+    ref = edgec.Interpreter(bytes(data), verify_checksum=False)
+    emu = edgec.Interpreter(bytes(data), verify_checksum=False, device="cuda-emulated")
+    x = inputs(ref, "face")[0]
+    want, got = ref.run(x), emu.run(x)
+    for k in want:
+        np.testing.assert_array_equal(got[k], want[k], err_msg=k)
+
+
 def test_emulated_float_gemm_and_elementwise(models, monkeypatch):
     """float_ops: fp32 FULLY_CONNECTED and same-shape element-wise ops on the GPU kernels,
     broadcasting ones and the rest on the CPU between them (managed arena, no copies)."""
