@@ -17,7 +17,7 @@ _root = _Path(__file__).resolve().parent.parent
 if not (_Path(__file__).parent / "runtime").exists() and (_root / "runtime" / "__init__.py").exists():
     __path__.append(str(_root))  # noqa: F821 (package __path__)
 
-from .runtime import Interpreter, ModelError, TensorDetails  # noqa: E402
+from .runtime import DeviceError, Interpreter, ModelError, TensorDetails  # noqa: E402
 from .converters import ConversionError, Model, convert, check  # noqa: E402
 from . import lite  # noqa: E402
 from .runtime.split_client import SplitClient  # noqa: E402
@@ -37,5 +37,5 @@ def validate(model, converted, data=None, seed: int = 0) -> list:
     return _validate(model, converted, data, seed)
 
 
-__all__ = ["Interpreter", "ModelError", "TensorDetails", "ConversionError", "Model",
+__all__ = ["DeviceError", "Interpreter", "ModelError", "TensorDetails", "ConversionError", "Model",
            "convert", "check", "lite", "SplitClient", "sensitivity", "validate", "__version__"]

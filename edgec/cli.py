@@ -5,6 +5,7 @@ import argparse
 import json
 import os
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -79,7 +80,11 @@ def _metadata(path) -> dict:
 
 def cmd_run(args):
     import edgec
-    it = edgec.Interpreter(args.model, num_threads=args.threads)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        it = edgec.Interpreter(args.model, num_threads=args.threads, device=args.device)
+    for w in caught:
+        print(f"edgec: {w.message}", file=sys.stderr)
     meta = _metadata(args.model)
     feeds = {}
     given = args.input or []
@@ -101,8 +106,12 @@ def cmd_run(args):
 
 def cmd_bench(args):
     from edgec.runtime.benchmark import benchmark, format_table
-    rows = benchmark(args.model, threads=args.threads, rounds=args.rounds, warmup=args.warmup,
-                     compare=args.compare, reference=args.reference)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        rows = benchmark(args.model, threads=args.threads, rounds=args.rounds, warmup=args.warmup,
+                         compare=args.compare, reference=args.reference, device=args.device)
+    for w in caught:
+        print(f"edgec: {w.message}", file=sys.stderr)
     print(format_table(rows))
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=2))
@@ -154,8 +163,9 @@ def cmd_info(args):
     print(f"kernels: {simd + ' (int8 GEMM/depthwise/element-wise, fp32 GEMM/depthwise/FC), ' if simd else ''}"
           f"portable C99 reference for the rest{' (EDGEC_KERNELS=reference)' if forced else ''}")
     print(f"ops ({len(fmt.OPS)}): {' '.join(fmt.OPS)}")
-    import shutil
-    print(f"cuda: {'nvcc found' if shutil.which('nvcc') else 'not found'} (CUDA backend not in this version)")
+    from edgec.runtime import cuda_info
+    version, text = cuda_info()
+    print(f"CUDA: {text}" + ("" if version else "; --device cuda runs on the CPU"))
 
 
 def cmd_demo(args):
@@ -235,11 +245,15 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--input", action="append", help="FILE.npy|.npz|.bin|IMAGE (one per input, in order)")
     r.add_argument("--output", help="write outputs to this .npz")
     r.add_argument("--threads", type=int, default=1)
+    r.add_argument("--device", default="cpu", choices=["cpu", "cuda", "cuda-emulated"],
+                   help="cuda: GPU kernels via libcuda (falls back to the CPU with the reason)")
     r.set_defaults(fn=cmd_run)
 
     b = sub.add_parser("bench", help="time a .edgec model (optionally against a peer runtime)")
     b.add_argument("model")
     b.add_argument("--threads", type=int, default=1)
+    b.add_argument("--device", default="cpu", choices=["cpu", "cuda", "cuda-emulated"],
+                   help="cuda: time the GPU path against edgec on the CPU")
     b.add_argument("--rounds", type=int, default=7)
     b.add_argument("--warmup", type=int, default=3)
     b.add_argument("--compare", choices=["litert", "onnxruntime"])

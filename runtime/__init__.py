@@ -8,6 +8,7 @@ from __future__ import annotations
 import mmap
 import os
 import threading
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,6 +21,21 @@ __all__ = ["Interpreter", "ModelError", "TensorDetails"]
 
 class ModelError(ValueError):
     """A model file cannot be loaded or prepared; the message says which part and why."""
+
+
+class DeviceError(RuntimeError):
+    """The requested device cannot run this interpreter (the message says why)."""
+
+
+DEVICES = {"cpu": 0, "cuda": 1, "cuda-emulated": 2}
+UNSUPPORTED = 5  # EDGEC_ERR_UNSUPPORTED
+
+
+def cuda_info() -> tuple[int, str]:
+    """(driver version, e.g. 13000, or 0; a line saying what was found or why not)."""
+    text = ffi.new("char[256]")
+    version = int(lib().edgec_cuda_driver_version(text, 256))
+    return version, ffi.string(text).decode(errors="replace")
 
 
 @dataclass(frozen=True)
@@ -42,14 +58,23 @@ def _aligned_copy(data: bytes) -> np.ndarray:
 class Interpreter:
     """Runs one .edgec model.
 
-    Interpreter(model, num_threads=1, verify_checksum=True, profile=False)
+    Interpreter(model, num_threads=1, verify_checksum=True, profile=False, device="cpu",
+                fallback=True)
       model: path to a .edgec file (memory-mapped) or its bytes.
+      device: "cpu"; "cuda" (conv, depthwise, fully-connected and same-shape element-wise ops
+        on the GPU through libcuda, the rest on the CPU over the same managed memory); or
+        "cuda-emulated" (the CUDA kernels run serially on the host: for tests). When the
+        GPU cannot be used (no libcuda, driver too old, no kernels in this build),
+        fallback=True warns with the reason and runs on the CPU (self.device says which
+        device runs); fallback=False raises DeviceError.
     run() calls on one Interpreter are serialized (a lock); use one Interpreter per
     thread for parallel inference.
     """
 
     def __init__(self, model, num_threads: int = 1, verify_checksum: bool = True,
-                 profile: bool = False):
+                 profile: bool = False, device: str = "cpu", fallback: bool = True):
+        if device not in DEVICES:
+            raise ValueError(f"device must be one of {sorted(DEVICES)}, got {device!r}")
         self._lib = lib()
         self._lock = threading.Lock()
         self._model = self._interp = None
@@ -80,14 +105,28 @@ class Interpreter:
         self._lib.edgec_options_default(opts)
         opts.num_threads = max(1, int(num_threads))
         opts.profile = 1 if profile else 0
+        opts.device = DEVICES[device]
         it = ffi.new("edgec_interpreter **")
         status = self._lib.edgec_interpreter_create(self._model, opts, it, err, 1024)
+        if status == UNSUPPORTED and device != "cpu":
+            why = ffi.string(err).decode(errors="replace")
+            if not fallback:
+                self._lib.edgec_model_close(self._model)
+                self._model = None
+                raise DeviceError(f"{self.path}: device {device!r} is not available: {why}")
+            warnings.warn(f"{self.path}: device {device!r} is not available ({why}); running on the CPU",
+                          RuntimeWarning, stacklevel=2)
+            device = "cpu"
+            opts.device = 0
+            status = self._lib.edgec_interpreter_create(self._model, opts, it, err, 1024)
         if status:
             self._lib.edgec_model_close(self._model)
             self._model = None
             raise ModelError(f"{self.path}: {ffi.string(err).decode(errors='replace')}")
         self._interp = it[0]
         self.num_threads = opts.num_threads
+        self.device = device
+        self.device_ops = int(self._lib.edgec_interpreter_device_ops(self._interp))  # ops on the device
         self._profile_enabled = bool(profile)
         m = self._model
         self.inputs = [self._details(self._lib.edgec_model_input_tensor(m, i))

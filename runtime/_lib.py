@@ -19,7 +19,7 @@ typedef struct {
     const char *name; uint32_t name_length; int32_t dtype; int32_t rank; int32_t dims[6];
     uint64_t nbytes; float scale; int32_t zero_point; int32_t storage;
 } edgec_tensor_info;
-typedef struct { int32_t num_threads; int32_t profile; void *arena; size_t arena_size; } edgec_options;
+typedef struct { int32_t num_threads; int32_t profile; void *arena; size_t arena_size; int32_t device; } edgec_options;
 const char *edgec_version(void);
 const char *edgec_status_string(edgec_status status);
 const char *edgec_op_name(int32_t opcode);
@@ -46,6 +46,8 @@ edgec_status edgec_interpreter_invoke(edgec_interpreter *interp, const void *con
                                       void *const *outputs);
 int32_t edgec_interpreter_profile(const edgec_interpreter *interp, uint64_t *ns, int32_t capacity);
 const char *edgec_interpreter_error(const edgec_interpreter *interp);
+int32_t edgec_interpreter_device_ops(const edgec_interpreter *interp);
+int32_t edgec_cuda_driver_version(char *text, size_t size);
 uint32_t edgec_crc32(uint32_t crc, const void *data, size_t size);
 """
 

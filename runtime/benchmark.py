@@ -22,9 +22,11 @@ def _random_like(shape, dtype, rng):
 class _Edgec:
     name = "edgec"
 
-    def __init__(self, model, threads):
+    def __init__(self, model, threads, device="cpu"):
         from . import Interpreter
-        self.it = Interpreter(model, num_threads=threads)
+        self.it = Interpreter(model, num_threads=threads, device=device)
+        if self.it.device != "cpu":  # the device that actually runs (after any fallback)
+            self.name = f"edgec-{self.it.device}"
 
     def feeds(self, rng):
         return {d.name: _random_like(d.shape, d.dtype, rng) for d in self.it.inputs}
@@ -88,11 +90,15 @@ def _time(fn, feeds, iters):
 
 
 def benchmark(model, threads=1, rounds=7, warmup=3, iters=5, compare=None, reference=None,
-              seed=0) -> list:
-    """Rows {runtime, threads, median_ms, p99_ms, runs, ratio_vs_peer} for edgec and the peer."""
+              seed=0, device="cpu") -> list:
+    """Rows {runtime, threads, median_ms, p99_ms, runs, ratio_vs_peer} for edgec and the peer
+    (rounds interleaved). device="cuda": the peer is edgec on the CPU unless compare is given."""
     rng = np.random.default_rng(seed)
-    runners = [_Edgec(model, threads)]
-    if compare:
+    runners = [_Edgec(model, threads, device)]
+    if device != "cpu" and not compare:
+        runners.append(_Edgec(model, threads))
+        runners[-1].name = "edgec-cpu"
+    elif compare:
         if not reference:
             raise ValueError("--compare needs --reference MODEL (the .tflite/.onnx the peer runs)")
         runners.append({"litert": _LiteRT, "onnxruntime": _OnnxRuntime}[compare](reference, threads))
@@ -114,9 +120,9 @@ def benchmark(model, threads=1, rounds=7, warmup=3, iters=5, compare=None, refer
 
 
 def format_table(rows) -> str:
-    lines = [f"{'runtime':<12} {'threads':>7} {'median ms':>10} {'p99 ms':>10} {'runs':>5}"]
+    lines = [f"{'runtime':<20} {'threads':>7} {'median ms':>10} {'p99 ms':>10} {'runs':>5}"]
     for r in rows:
-        lines.append(f"{r['runtime']:<12} {r['threads']:>7} {r['median_ms']:>10.3f} {r['p99_ms']:>10.3f} {r['runs']:>5}")
+        lines.append(f"{r['runtime']:<20} {r['threads']:>7} {r['median_ms']:>10.3f} {r['p99_ms']:>10.3f} {r['runs']:>5}")
     if "ratio_vs_peer" in rows[0]:
         lines.append(f"edgec / {rows[1]['runtime']} = {rows[0]['ratio_vs_peer']:.2f}x "
                      f"({'faster' if rows[0]['ratio_vs_peer'] < 1 else 'slower'})")

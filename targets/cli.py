@@ -1,14 +1,16 @@
-"""`edgec build`: packages for boards (--target rpi; the MCU and Jetson targets are
-separate issues and say so)."""
+"""`edgec build`: packages for boards (--target rpi | jetson | mcu)."""
 from __future__ import annotations
 
 
 def cmd_build(args):
     if args.target == "mcu":
         return build_mcu(args)
-    if args.target != "rpi":
-        raise SystemExit(f"edgec build --target {args.target}: not part of this version yet (rpi and mcu are; "
-                         "a Jetson runs the rpi --arch aarch64 package on its CPU)")
+    if args.target == "jetson":
+        if args.arch != "aarch64":
+            raise SystemExit("edgec build --target jetson: Jetsons are aarch64 (drop --arch)")
+        from .jetson.build import build as build_jetson
+        build_jetson(args.output, model=args.model)
+        return 0
     from .rpi.build import build
     build(args.arch, args.output, model=args.model)
     return 0
@@ -33,7 +35,7 @@ def add_parser(sub):
     b = sub.add_parser("build", help="cross-compiled packages for boards (wheel + tarball)")
     b.add_argument("model", nargs="?", help=".edgec model (mcu: required; rpi: optional, put in the tarball)")
     b.add_argument("--target", required=True, choices=["rpi", "jetson", "mcu"])
-    b.add_argument("--arch", default="aarch64", choices=["aarch64", "armv7"], help="rpi: CPU architecture")
+    b.add_argument("--arch", default="aarch64", choices=["aarch64", "armv7"], help="rpi: CPU architecture (jetson: aarch64)")
     b.add_argument("--board", default="mps2-an386", choices=["mps2-an386", "mps2-an500", "generic-m4", "generic-m7"],
                    help="mcu: board (memories, CPU)")
     b.add_argument("--sram", help="mcu: the chip's SRAM, e.g. 256K (default: the board's)")

@@ -10,6 +10,40 @@ from pathlib import Path
 SHT_GNU_VERNEED = 0x6FFFFFFE
 
 
+def _sections(data: bytes) -> tuple:
+    """(struct endianness prefix, is64, [(type, offset, size, link, info)])"""
+    if data[:4] != b"\x7fELF":
+        raise ValueError("not an ELF file")
+    is64, end = data[4] == 2, "<" if data[5] == 1 else ">"
+    if is64:
+        shoff, = struct.unpack_from(end + "Q", data, 0x28)
+        shentsize, shnum = struct.unpack_from(end + "HH", data, 0x3A)
+    else:
+        shoff, = struct.unpack_from(end + "I", data, 0x20)
+        shentsize, shnum = struct.unpack_from(end + "HH", data, 0x2E)
+    fmt = end + ("IIQQQQII" if is64 else "IIIIIIII")
+    return end, is64, [struct.unpack_from(fmt, data, shoff + i * shentsize)[1:] for i in range(shnum)]
+
+
+def needed_libraries(path: str | Path) -> list:
+    """The DT_NEEDED entries (shared libraries loaded with the file), in order."""
+    data = Path(path).read_bytes()
+    end, is64, sections = _sections(data)
+    out = []
+    for sh_type, _, _, off, size, link, _ in sections:
+        if sh_type != 6:  # SHT_DYNAMIC
+            continue
+        strtab = sections[link][3]
+        step = 16 if is64 else 8
+        for pos in range(off, off + size, step):
+            tag, val = struct.unpack_from(end + ("qQ" if is64 else "iI"), data, pos)
+            if tag == 0:
+                break
+            if tag == 1:  # DT_NEEDED
+                out.append(data[strtab + val:data.index(b"\0", strtab + val)].decode())
+    return out
+
+
 def needed_versions(path: str | Path) -> dict:
     """{library file name: sorted version names} from the verneed section, e.g.
     {"libc.so.6": ["GLIBC_2.17", "GLIBC_2.27"]}. Empty for static executables."""

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cuda.h"
 #include "model.h"
 #include "threads.h"
 
@@ -38,6 +39,7 @@ struct edgec_interpreter {
     edgec_pool *pool;
     int32_t profile;
     uint64_t *profile_ns;
+    edgec_cuda *cuda;           /* the device executor (cuda.h), NULL on the CPU */
     char error[320];
 };
 
@@ -102,6 +104,14 @@ edgec_status edgec_interpreter_create(const edgec_model *m, const edgec_options 
         snprintf(err, err_size, "out of memory");
         return EDGEC_ERR_NOMEM;
     }
+    if (opt.device != EDGEC_DEVICE_CPU) {
+        edgec_status s = opt.arena ? EDGEC_ERR_ARGUMENT : edgec_cuda_open(opt.device, &it->cuda, err, err_size);
+        if (opt.arena) snprintf(err, err_size, "a caller-owned arena cannot be used with a CUDA device");
+        if (s) {
+            edgec_interpreter_destroy(it);
+            return s;
+        }
+    }
     for (i = 0; i < m->tensor_count; ++i) {
         bind_tensor(&it->tensors[i], &m->tensors[i], i);
         if (m->tensors[i].storage == EDGEC_STORAGE_CONSTANT)
@@ -158,6 +168,12 @@ edgec_status edgec_interpreter_create(const edgec_model *m, const edgec_options 
             return EDGEC_ERR_ARGUMENT;
         }
         it->arena = (uint8_t *)opt.arena;
+    } else if (it->cuda) { /* managed memory: CPU and GPU ops share the arena */
+        if (!(it->arena = (uint8_t *)edgec_cuda_alloc(it->cuda, it->arena_bytes))) {
+            snprintf(err, err_size, "CUDA: cannot allocate a managed arena of %llu bytes", (unsigned long long)it->arena_bytes);
+            edgec_interpreter_destroy(it);
+            return EDGEC_ERR_NOMEM;
+        }
     } else {
         it->arena_allocation = malloc(it->arena_bytes + 64);
         if (!it->arena_allocation) {
@@ -176,6 +192,13 @@ edgec_status edgec_interpreter_create(const edgec_model *m, const edgec_options 
         packed_at += align64(node->packed_bytes);
         node->pack(node);
     }
+    if (it->cuda) {
+        edgec_status s = edgec_cuda_attach(it->cuda, m, it->tensors, it->nodes, err, err_size);
+        if (s) {
+            edgec_interpreter_destroy(it);
+            return s;
+        }
+    }
     it->profile = opt.profile;
     *out = it;
     return EDGEC_OK;
@@ -184,6 +207,7 @@ edgec_status edgec_interpreter_create(const edgec_model *m, const edgec_options 
 void edgec_interpreter_destroy(edgec_interpreter *it) {
     if (!it) return;
     edgec_pool_destroy(it->pool);
+    edgec_cuda_close(it->cuda);
     free(it->arena_allocation);
     free(it->profile_ns);
     free(it->links);
@@ -197,6 +221,33 @@ size_t edgec_interpreter_arena_bytes(const edgec_interpreter *it) { return it ? 
 size_t edgec_interpreter_packed_bytes(const edgec_interpreter *it) { return it ? it->packed_bytes : 0; }
 
 const char *edgec_interpreter_error(const edgec_interpreter *it) { return it ? it->error : "no interpreter"; }
+
+int32_t edgec_interpreter_device_ops(const edgec_interpreter *it) {
+    return it && it->cuda ? edgec_cuda_node_count(it->cuda) : 0;
+}
+
+/* The device hook of invoke: node i runs on the device when the executor claimed it;
+ * a CPU node first waits for the device's pending work (managed memory, no copies). */
+static edgec_status invoke_device(edgec_interpreter *it, const void *const *inputs, void *const *outputs) {
+    const edgec_model *m = it->model;
+    edgec_status s = edgec_cuda_begin(it->cuda, inputs, it->error, sizeof(it->error));
+    int32_t i;
+    for (i = 0; i < m->op_count && !s; ++i) {
+        const edgec_node *node = &it->nodes[i];
+        uint64_t t0 = it->profile ? now_ns() : 0;
+        if (edgec_cuda_runs(it->cuda, i)) {
+            s = edgec_cuda_launch(it->cuda, node, it->error, sizeof(it->error));
+            if (!s && it->profile) s = edgec_cuda_sync(it->cuda, it->error, sizeof(it->error));
+        } else if (!(s = edgec_cuda_sync(it->cuda, it->error, sizeof(it->error)))) {
+            edgec_pool_run(it->pool, edgec_op_lookup(node->opcode)->eval, node, it->arena + it->scratch_offset,
+                           it->scratch_stride);
+        }
+        if (it->profile) it->profile_ns[i] = now_ns() - t0;
+    }
+    if (!s) s = edgec_cuda_end(it->cuda, outputs, it->error, sizeof(it->error));
+    if (!s) it->error[0] = 0;
+    return s;
+}
 
 edgec_status edgec_interpreter_invoke(edgec_interpreter *it, const void *const *inputs,
                                       void *const *outputs) {
@@ -222,6 +273,7 @@ edgec_status edgec_interpreter_invoke(edgec_interpreter *it, const void *const *
         }
         it->tensors[m->graph_outputs[i]].data = (uint8_t *)outputs[i];
     }
+    if (it->cuda) return invoke_device(it, inputs, outputs);
     for (i = 0; i < m->op_count; ++i) {
         const edgec_node *node = &it->nodes[i];
         const edgec_op_entry *e = edgec_op_lookup(node->opcode);

@@ -26,20 +26,25 @@ def check_glibc(path: Path):
                            f"(Raspberry Pi OS Bullseye, JetPack 5): {needed_versions(path)}")
 
 
-def build(arch: str, out_dir: str | Path, model: str | Path | None = None, quiet: bool = False) -> dict:
-    """Returns {"wheel": path, "tarball": path, "glibc": (major, minor)}."""
+def build(arch: str, out_dir: str | Path, model: str | Path | None = None, quiet: bool = False,
+          defines: tuple = (), variant: str = "", check=None) -> dict:
+    """Returns {"wheel": path, "tarball": path, "glibc": (major, minor)}. defines: extra
+    CMake -D options; variant: tarball name suffix; check(lib): called on the built
+    libedgec.so before anything is written (targets/jetson adds the CUDA backend so)."""
     import edgec
     out_dir = Path(out_dir)
     with tempfile.TemporaryDirectory(prefix=f"edgec-{arch}-") as tmp:
-        b = cross_build(arch, Path(tmp), "-DEDGEC_STATIC_TOOLS=ON", quiet=quiet)
+        b = cross_build(arch, Path(tmp), "-DEDGEC_STATIC_TOOLS=ON", *defines, quiet=quiet)
         lib, run = b / "libedgec.so", b / "edgec-run"
         for f in (lib, run):
             if not f.exists():
                 raise FileNotFoundError(f"the {arch} build made no {f.name}")
             check_glibc(f)
+        if check:
+            check(lib)
         wheel = write_wheel(out_dir, PLATFORMS[arch], {"edgec/runtime/lib/libedgec.so": lib,
                                                        "edgec/runtime/bin/edgec-run": run}, edgec.__version__)
-        tar_path = out_dir / f"edgec-{edgec.__version__}-linux-{arch}.tar.gz"
+        tar_path = out_dir / f"edgec-{edgec.__version__}-linux-{arch}{variant}.tar.gz"
         with tarfile.open(tar_path, "w:gz") as tar:
             top = tar_path.name[:-len(".tar.gz")]
             tar.add(lib, f"{top}/lib/libedgec.so")

@@ -55,11 +55,19 @@ typedef struct {
     int32_t storage;       /* edgec_storage */
 } edgec_tensor_info;
 
+/* edgec_options.device */
+#define EDGEC_DEVICE_CPU 0
+#define EDGEC_DEVICE_CUDA 1          /* GPU ops through libcuda (dlopen); CPU ops beside them */
+#define EDGEC_DEVICE_CUDA_EMULATED 2 /* the CUDA kernels run serially on the host (tests) */
+
 typedef struct {
     int32_t num_threads;   /* <= 0 or 1: run on the calling thread only */
     int32_t profile;       /* nonzero: record per-op wall time at each invoke */
     void *arena;           /* optional caller-owned arena (MCU: a static buffer) */
     size_t arena_size;     /* its size; edgec_interpreter_create fails if too small */
+    int32_t device;        /* EDGEC_DEVICE_*; CUDA: create fails with EDGEC_ERR_UNSUPPORTED
+                              and a message naming why when the GPU cannot be used; a
+                              caller-owned arena is not supported there */
 } edgec_options;
 
 const char *edgec_version(void);
@@ -97,6 +105,12 @@ edgec_status edgec_interpreter_invoke(edgec_interpreter *interp, const void *con
 /* Per-op wall time in nanoseconds of the last invoke (profile option). Returns op count. */
 int32_t edgec_interpreter_profile(const edgec_interpreter *interp, uint64_t *ns, int32_t capacity);
 const char *edgec_interpreter_error(const edgec_interpreter *interp);
+/* Ops the interpreter runs on its device (0 on the CPU). */
+int32_t edgec_interpreter_device_ops(const edgec_interpreter *interp);
+
+/* The CUDA driver's version (e.g. 13000 for CUDA 13.0) when libcuda.so.1 loads and
+ * initializes, else 0; text gets a one-line description or the reason. */
+int32_t edgec_cuda_driver_version(char *text, size_t size);
 
 /* Utilities shared by the reader, tools and tests. */
 uint32_t edgec_crc32(uint32_t crc, const void *data, size_t size);
