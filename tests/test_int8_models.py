@@ -100,4 +100,6 @@ def test_arena_budget(converted):
         assert activations <= budget, f"{name}: arena {activations} > budget {budget}"
         model = fmt.read_model(Path(converted[name]).read_bytes())
         weights = sum(t.nbytes for t in model.tensors if t.storage == "constant")
-        assert it.packed_bytes <= 1.25 * weights, f"{name}: packed {it.packed_bytes} vs weights {weights}"
+        # packed = weights padded to 16 channels + 7 int32 per channel (bias', multiplier,
+        # shift and 4 precomputed shift terms, requant_terms.h): 1.33x on the 0.35 model
+        assert it.packed_bytes <= 1.4 * weights, f"{name}: packed {it.packed_bytes} vs weights {weights}"

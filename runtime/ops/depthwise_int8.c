@@ -2,6 +2,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "requant_terms.h"
+
 #include "depthwise_int8.h"
 
 #define CB 16 /* channels per block */
@@ -10,7 +12,7 @@ static size_t round_up(size_t v, size_t m) { return (v + m - 1) / m * m; }
 
 size_t edgec_dw_i8_packed_bytes(int32_t c, int32_t taps) {
     const size_t c_pad = round_up((size_t)c, CB), pairs = round_up((size_t)taps, 2) / 2;
-    return c_pad / CB * pairs * 64 + 3 * sizeof(int32_t) * c_pad;
+    return c_pad / CB * pairs * 64 + 7 * sizeof(int32_t) * c_pad;
 }
 
 #if !defined(__aarch64__)
@@ -42,6 +44,9 @@ void edgec_dw_i8_pack(uint8_t *dst, const edgec_dw_i8_shape *s, const int8_t *w,
         b2[c] = c < s->c && bias ? bias[c] : 0;
         m2[c] = c < s->c ? mult[c] : 0;
         s2[c] = c < s->c ? shift[c] : 0;
+        /* left, right, mask, half (requant_avx2.h), 4 more arrays after shift */
+        edgec_requant_terms(s2[c], s2 + s->c_pad + c, s2 + 2 * s->c_pad + c, s2 + 3 * s->c_pad + c,
+                            s2 + 4 * s->c_pad + c);
     }
 }
 
@@ -63,7 +68,7 @@ static EDGEC_AVX2 void pixel_avx2(const edgec_dw_i8_shape *s, const uint8_t *pac
                                   const int8_t *const *tap_rows, int8_t *y) {
     const int32_t pairs = s->taps_pad / 2;
     const int32_t *b2 = (const int32_t *)(packed + (size_t)s->c_pad / CB * (size_t)pairs * 64);
-    const int32_t *m2 = b2 + s->c_pad, *s2 = m2 + s->c_pad;
+    const int32_t *m2 = b2 + s->c_pad;
     const __m256i zp = _mm256_set1_epi16((int16_t)s->x_zp);
     const __m256i *pw = (const __m256i *)packed;
     int32_t c0, t;
@@ -78,7 +83,7 @@ static EDGEC_AVX2 void pixel_avx2(const edgec_dw_i8_shape *s, const uint8_t *pac
         }
         v0 = _mm256_permute2x128_si256(lo, hi, 0x20); /* channels 0-7 */
         v1 = _mm256_permute2x128_si256(lo, hi, 0x31); /* channels 8-15 */
-        q = edgec_requant16_avx2(v0, v1, b2 + c0, m2 + c0, s2 + c0, s->y_zp, s->q_min, s->q_max);
+        q = edgec_requant16_pre_avx2(v0, v1, b2 + c0, m2 + c0, s->c_pad, s->y_zp, s->q_min, s->q_max);
         if (c0 + CB <= s->c) {
             _mm_storeu_si128((__m128i *)(y + c0), q);
         } else {

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "requant_terms.h"
+
 #include "edgec/fixedpoint.h"
 #include "gemm_int8.h"
 
@@ -15,7 +17,7 @@ static size_t round_up(size_t v, size_t m) { return (v + m - 1) / m * m; }
 static size_t weights_bytes(const edgec_gemm_i8_shape *s) { return (size_t)s->n_pad * (size_t)s->k_pad; }
 
 size_t edgec_gemm_i8_packed_bytes(int32_t n, int32_t k) {
-    return round_up((size_t)n, NR) * round_up((size_t)k, 2) + 3 * sizeof(int32_t) * round_up((size_t)n, NR);
+    return round_up((size_t)n, NR) * round_up((size_t)k, 2) + 7 * sizeof(int32_t) * round_up((size_t)n, NR);
 }
 
 size_t edgec_gemm_i8_scratch_bytes(int32_t k) { return MR * round_up((size_t)k, 2) * sizeof(int16_t) + 64; }
@@ -43,6 +45,9 @@ void edgec_gemm_i8_pack(uint8_t *dst, const edgec_gemm_i8_shape *s, const int8_t
                                        (uint64_t)((int64_t)a_zp * sum));
         m2[n] = n < s->n ? mult[n] : 0;
         s2[n] = n < s->n ? shift[n] : 0;
+        /* left, right, mask, half (requant_avx2.h), 4 more arrays after shift */
+        edgec_requant_terms(s2[n], s2 + s->n_pad + n, s2 + 2 * s->n_pad + n, s2 + 3 * s->n_pad + n,
+                            s2 + 4 * s->n_pad + n);
     }
 }
 
@@ -92,8 +97,7 @@ static void kernel_c(const edgec_gemm_i8_shape *s, const uint8_t *packed, int32_
 
 static EDGEC_AVX2 void kernel_avx2(const edgec_gemm_i8_shape *s, const uint8_t *packed, int32_t rows,
                              const int16_t *a16, int8_t *y, ptrdiff_t ldy) {
-    const int32_t *bias2 = (const int32_t *)(packed + weights_bytes(s)), *m2 = bias2 + s->n_pad,
-                  *s2 = m2 + s->n_pad;
+    const int32_t *bias2 = (const int32_t *)(packed + weights_bytes(s)), *m2 = bias2 + s->n_pad;
     const ptrdiff_t ka = s->k_pad;
     int32_t nb, kp, r;
     for (nb = 0; nb < s->n_pad; nb += NR) {
@@ -126,7 +130,7 @@ static EDGEC_AVX2 void kernel_avx2(const edgec_gemm_i8_shape *s, const uint8_t *
         for (r = 0; r < rows; ++r) {
             const __m256i lo = r == 0 ? c00 : r == 1 ? c10 : r == 2 ? c20 : c30;
             const __m256i hi = r == 0 ? c01 : r == 1 ? c11 : r == 2 ? c21 : c31;
-            const __m128i q = edgec_requant16_avx2(lo, hi, bias2 + nb, m2 + nb, s2 + nb, s->y_zp, s->q_min, s->q_max);
+            const __m128i q = edgec_requant16_pre_avx2(lo, hi, bias2 + nb, m2 + nb, s->n_pad, s->y_zp, s->q_min, s->q_max);
             int8_t *dst = y + r * ldy + nb;
             if (nb + NR <= s->n) {
                 _mm_storeu_si128((__m128i *)dst, q);
