@@ -127,6 +127,8 @@ def _convert(model, quantize, calibration, input_shape, calibration_method, perc
         raise ConversionError(f"{graph.name}: quantize={quantize!r} is not available in this edgec "
                               "version yet (fp32 and int8 are)")
     q.lower_int8(graph)  # integer parameters for int8 nodes
+    from .passes.lookup_mul import fuse_lookup_mul
+    fuse_lookup_mul(graph)  # int8 x * f(x) (swish) as one table
     if patch:
         from .plan.patch import apply_patch
         graph = apply_patch(graph, patch, max_recompute, progress)

@@ -62,6 +62,15 @@ def test_reference_executor_is_bit_exact_too(converted, name):
     np.testing.assert_array_equal(got, want)
 
 
+def test_swish_is_one_table(converted):
+    """EfficientNet's int8 swish, MUL(x, LOGISTIC(x)), is folded into one LOOKUP table
+    (converters/passes/lookup_mul.py); only the squeeze-excite MULs (a broadcast) remain.
+    test_matches_builtin_ref checks the folded model bit for bit."""
+    from edgec.runtime import format as fmt
+    ops = [o.op for o in fmt.read_model(Path(converted["efficientnet_b0_int8"]).read_bytes()).ops]
+    assert ops.count("LOOKUP") == 65 and ops.count("MUL") == 16
+
+
 def test_threads_do_not_change_int8_bits(converted):
     path = converted["mobilenet_v2_035_144_int8"]
     one, two = edgec.Interpreter(path), edgec.Interpreter(path, num_threads=2)
