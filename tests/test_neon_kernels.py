@@ -96,6 +96,15 @@ def random_models(tmp_path: Path) -> list:
         data = edgec.Model(g).to_bytes()
         path.write_bytes(data)
         cases.append((path, [feeds[n] for n in g.inputs], reference.run_model(data, feeds)))
+    from test_simd_kernels import lookup_graph
+    for i, dtype in enumerate([np.int8, np.uint8]):  # vqtbl4q LOOKUP, with a tail
+        table = rng.integers(0, 256, 256).astype(np.uint8).view(dtype)
+        x = np.concatenate([np.arange(256, dtype=np.uint8), rng.integers(0, 256, 1000)]).astype(np.uint8).view(dtype)
+        g = lookup_graph(x.size, dtype, table)
+        path = tmp_path / f"lookup{i}.edgec"
+        data = edgec.Model(g).to_bytes()
+        path.write_bytes(data)
+        cases.append((path, [x], reference.run_model(data, {"x": x})))
     for i, op in enumerate(["ADD", "MUL", "SUB"]):
         n, c = int(rng.integers(1, 50)), int(rng.integers(1, 40))
         qs = [(float(rng.uniform(0.01, 0.3)), int(rng.integers(-128, 128))) for _ in range(3)]

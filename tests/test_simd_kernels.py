@@ -75,6 +75,31 @@ def test_binary_int8_simd(n, c, op, aq, bq, yq, broadcast, seed):
     check_paths(g, feeds)
 
 
+def lookup_graph(n, dtype, table):
+    from edgec.converters.graph import Graph
+    g = Graph(name="lookup")
+    g.add_tensor("x", (n,), dtype, scale=0.1)
+    g.add_tensor("t", (256,), table.dtype, table)
+    g.add_tensor("y", (n,), table.dtype, scale=0.1)
+    g.inputs, g.outputs = ["x"], ["y"]
+    g.add_node("LOOKUP", ["x", "t"], ["y"])
+    return g
+
+
+@SETTINGS
+@given(st.integers(1, 9000), st.sampled_from([np.int8, np.uint8]), st.integers(0, 10 ** 6))
+def test_lookup_simd(n, dtype, seed):
+    """int8/uint8 LOOKUP on 32-byte pshufb slices (lookup_simd.c): every byte of every
+    table position, odd lengths (tail buffer), chunk boundaries of the thread split."""
+    rng = np.random.default_rng(seed)
+    table = rng.integers(0, 256, 256).astype(np.uint8).view(dtype)
+    x = np.concatenate([np.arange(256, dtype=np.uint8).view(dtype), rng.integers(0, 256, n).astype(np.uint8).view(dtype)])
+    g = lookup_graph(x.size, dtype, table)
+    got = run_both(g, {"x": x})["y"]
+    np.testing.assert_array_equal(got, table[x.astype(np.int64) + (128 if dtype == np.int8 else 0)])
+    check_paths(g, {"x": x})
+
+
 @pytest.mark.parametrize("name", ["mobilenet_v2_035_96_int8", "efficientnet_b0_int8"])
 def test_real_models_both_paths(name, tmp_path):
     """Real TF-converted int8 models: SIMD path == reference path, every output byte."""

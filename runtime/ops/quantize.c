@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "edgec/kernel.h"
+#include "lookup_simd.h"
 
 #define CHUNK 4096
 
@@ -91,6 +92,8 @@ void edgec_dequantize_eval(const edgec_node *node, int32_t row_begin, int32_t ro
     }
 }
 
+static void lookup_pack(edgec_node *node) { edgec_lookup_pack(node->packed, node->inputs[1]->data); }
+
 edgec_status edgec_lookup_prepare(edgec_node *node, edgec_error *err) {
     edgec_status s = edgec_check_counts(node, 2, 2, 1, err);
     const edgec_tensor *table;
@@ -105,6 +108,11 @@ edgec_status edgec_lookup_prepare(edgec_node *node, edgec_error *err) {
                           edgec_dtype_name(node->outputs[0]->dtype));
     if ((s = check_same_count(node, err))) return s;
     node->rows = chunks(node->outputs[0]->count);
+    node->aux[0] = edgec_lookup_simd();
+    if (node->aux[0]) {
+        node->packed_bytes = EDGEC_LOOKUP_PACKED_BYTES;
+        node->pack = lookup_pack;
+    }
     return EDGEC_OK;
 }
 
@@ -116,5 +124,9 @@ void edgec_lookup_eval(const edgec_node *node, int32_t row_begin, int32_t row_en
     const uint8_t bias = node->inputs[0]->dtype == EDGEC_DTYPE_INT8 ? 128 : 0;
     (void)scratch;
     if (end > node->outputs[0]->count) end = node->outputs[0]->count;
+    if (node->aux[0]) {
+        edgec_lookup_run(node->packed, x + i, y + i, end - i, bias);
+        return;
+    }
     for (; i < end; ++i) y[i] = table[(uint8_t)(x[i] + bias)];
 }
