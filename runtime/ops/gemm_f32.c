@@ -58,12 +58,59 @@ static FMA_AVX2 void store_row(float *y, __m256 v0, __m256 v1, const float *b, _
     }
 }
 
+/* Columns [nb, nb + 16 + valid) with valid <= 8: a full block and a block whose second
+ * half is padding, as 4x24 tiles (12 accumulators, every multiply-add useful) instead of
+ * two 6x16 tiles of which a quarter of the work is padding. */
+static FMA_AVX2 void run_24(const edgec_gemm_f32_shape *s, const float *pw0, const float *bias, int32_t m,
+                            const float *a, ptrdiff_t lda, float *y, ptrdiff_t ldy, int32_t valid) {
+    const __m256 lo = _mm256_set1_ps(s->lo), hi = _mm256_set1_ps(s->hi);
+    const __m256 b0 = _mm256_loadu_ps(bias), b1 = _mm256_loadu_ps(bias + 8), b2 = _mm256_loadu_ps(bias + 16);
+    const float *pw1 = pw0 + (size_t)NR * (size_t)s->k;
+    int32_t m0, k, r;
+    for (m0 = 0; m0 < m; m0 += 4) {
+        const int32_t rows = m - m0 < 4 ? m - m0 : 4;
+        const float *a0 = a + m0 * lda, *a1 = a + (m0 + (rows > 1 ? 1 : 0)) * lda;
+        const float *a2 = a + (m0 + (rows > 2 ? 2 : 0)) * lda, *a3 = a + (m0 + (rows > 3 ? 3 : 0)) * lda;
+        __m256 c00 = _mm256_setzero_ps(), c01 = c00, c02 = c00, c10 = c00, c11 = c00, c12 = c00;
+        __m256 c20 = c00, c21 = c00, c22 = c00, c30 = c00, c31 = c00, c32 = c00;
+        for (k = 0; k < s->k; ++k) {
+            const __m256 w0 = _mm256_load_ps(pw0 + (size_t)k * NR), w1 = _mm256_load_ps(pw0 + (size_t)k * NR + 8);
+            const __m256 w2 = _mm256_load_ps(pw1 + (size_t)k * NR);
+            __m256 b = _mm256_broadcast_ss(a0 + k);
+            c00 = _mm256_fmadd_ps(b, w0, c00), c01 = _mm256_fmadd_ps(b, w1, c01), c02 = _mm256_fmadd_ps(b, w2, c02);
+            b = _mm256_broadcast_ss(a1 + k);
+            c10 = _mm256_fmadd_ps(b, w0, c10), c11 = _mm256_fmadd_ps(b, w1, c11), c12 = _mm256_fmadd_ps(b, w2, c12);
+            b = _mm256_broadcast_ss(a2 + k);
+            c20 = _mm256_fmadd_ps(b, w0, c20), c21 = _mm256_fmadd_ps(b, w1, c21), c22 = _mm256_fmadd_ps(b, w2, c22);
+            b = _mm256_broadcast_ss(a3 + k);
+            c30 = _mm256_fmadd_ps(b, w0, c30), c31 = _mm256_fmadd_ps(b, w1, c31), c32 = _mm256_fmadd_ps(b, w2, c32);
+        }
+        for (r = 0; r < rows; ++r) {
+            const __m256 v0 = r == 0 ? c00 : r == 1 ? c10 : r == 2 ? c20 : c30;
+            const __m256 v1 = r == 0 ? c01 : r == 1 ? c11 : r == 2 ? c21 : c31;
+            const __m256 v2 = r == 0 ? c02 : r == 1 ? c12 : r == 2 ? c22 : c32;
+            float *yr = y + (m0 + r) * ldy, tmp[8];
+            /* operand order keeps NaN, as the reference clamp does */
+            _mm256_storeu_ps(yr, _mm256_min_ps(hi, _mm256_max_ps(lo, _mm256_add_ps(v0, b0))));
+            _mm256_storeu_ps(yr + 8, _mm256_min_ps(hi, _mm256_max_ps(lo, _mm256_add_ps(v1, b1))));
+            _mm256_storeu_ps(tmp, _mm256_min_ps(hi, _mm256_max_ps(lo, _mm256_add_ps(v2, b2))));
+            memcpy(yr + 16, tmp, sizeof(float) * (size_t)valid);
+        }
+    }
+}
+
 void FMA_AVX2 edgec_gemm_f32_run(const edgec_gemm_f32_shape *s, const uint8_t *packed, int32_t m,
                                  const float *a, ptrdiff_t lda, float *y, ptrdiff_t ldy, int32_t n_begin,
                                  int32_t n_end) {
     const float *b2 = (const float *)packed + (size_t)s->n_pad * (size_t)s->k;
     const __m256 lo = _mm256_set1_ps(s->lo), hi = _mm256_set1_ps(s->hi);
+    const int32_t tail = (n_end - n_begin) % NR;
     int32_t m0, nb, k, r;
+    if (tail > 0 && tail <= 8 && n_end - n_begin > NR) { /* the last 16 + tail columns as 4x24 tiles */
+        const int32_t nt = n_end - tail - NR;
+        run_24(s, (const float *)packed + (size_t)nt * (size_t)s->k, b2 + nt, m, a, lda, y + nt, ldy, tail);
+        n_end = nt;
+    }
     for (m0 = 0; m0 < m; m0 += MR) {
         const int32_t rows = m - m0 < MR ? m - m0 : MR;
         const float *ar[MR];
