@@ -594,3 +594,18 @@ def _dispatch(float_fn, int8_fn):
 
 for _name, _fn in INT8_OPS.items():
     OPS[_name] = _dispatch(OPS[_name], _fn)
+
+
+# -- block-sparse weights (runtime/sparse.py defines the format) -----------------------------
+
+@op("SPARSE_FULLY_CONNECTED")
+def sparse_fully_connected(inputs, p, outputs, specs=None):
+    """FULLY_CONNECTED of the unpacked dense weights (x [..., K] -> y [..., N])."""
+    from .sparse import unpack_block_csr_ref
+    x, values, cols, rowptr = inputs[:4]
+    block = (p["block_h"], p["block_w"])
+    w = unpack_block_csr_ref(values, cols, rowptr, (outputs[0].shape[-1], x.shape[-1]), block)
+    if x.dtype == np.int8:
+        q = {"requant": 0, "q_min": p["q_min"], "q_max": p["q_max"]}
+        return fully_connected_int8([x, w] + list(inputs[4:7]), q, outputs, specs)
+    return fully_connected([x, w, inputs[4] if len(inputs) > 4 else None], p, outputs, specs)
