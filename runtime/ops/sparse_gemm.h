@@ -20,7 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define EDGEC_SPARSE_MT 8
+#define EDGEC_SPARSE_MT 16
 
 typedef struct {
     int32_t n, k, bh, bw, nnzb;

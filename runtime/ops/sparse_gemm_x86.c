@@ -1,5 +1,5 @@
 /* x86 AVX2 (+FMA for fp32) tiles of the block-sparse GEMM (contract in sparse_gemm.h):
- * 8 rows of x per tile, one __m256 lane per row. */
+ * EDGEC_SPARSE_MT = 16 rows of x per tile, two __m256 halves of 8 rows. */
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <stdlib.h>
 #include <string.h>
@@ -44,135 +44,161 @@ static inline EDGEC_AVX2 void transpose8(__m256 r[8]) {
     r[7] = _mm256_permute2f128_ps(s3, s7, 0x31);
 }
 
+/* rows [0, 8) of x (ld floats apart, columns [c, c + 8)) transposed into dst[i * MT], i < 8 */
+static inline EDGEC_AVX2 void gather8x8(const float *x, ptrdiff_t ld, float *dst) {
+    __m256 r[8];
+    int i;
+    for (i = 0; i < 8; ++i) r[i] = _mm256_loadu_ps(x + i * ld);
+    transpose8(r);
+    for (i = 0; i < 8; ++i) _mm256_store_ps(dst + (ptrdiff_t)i * MT, r[i]);
+}
+
 /* out[n][MT] (32-bit lanes) -> rows [0, m) of y as 32-bit values, n apart */
 static EDGEC_AVX2 void store_rows32(const uint32_t *out, int32_t n, int32_t m, uint32_t *y) {
-    int32_t c = 0, i;
+    int32_t c = 0, i, h;
     if (m == MT)
-        for (; c + 8 <= n; c += 8) {
-            __m256 r[8];
-            for (i = 0; i < 8; ++i) r[i] = _mm256_load_ps((const float *)(out + (ptrdiff_t)(c + i) * MT));
-            transpose8(r);
-            for (i = 0; i < 8; ++i) _mm256_storeu_ps((float *)(y + (ptrdiff_t)i * n + c), r[i]);
-        }
+        for (; c + 8 <= n; c += 8)
+            for (h = 0; h < MT; h += 8) {
+                __m256 r[8];
+                for (i = 0; i < 8; ++i) r[i] = _mm256_load_ps((const float *)(out + (ptrdiff_t)(c + i) * MT + h));
+                transpose8(r);
+                for (i = 0; i < 8; ++i) _mm256_storeu_ps((float *)(y + (ptrdiff_t)(h + i) * n + c), r[i]);
+            }
     for (; c < n; ++c)
         for (i = 0; i < m; ++i) y[(ptrdiff_t)i * n + c] = out[(ptrdiff_t)c * MT + i];
 }
 
+#define FMA2(acc0, acc1, wv, p) \
+    (acc0 = _mm256_fmadd_ps(wv, _mm256_load_ps(p), acc0), acc1 = _mm256_fmadd_ps(wv, _mm256_load_ps((p) + 8), acc1))
+
 void EDGEC_AVX2_FMA edgec_sparse_f32_tile(const edgec_sparse_shape *s, const float *values, const float *bias,
                                           int32_t m, const float *x, float *y, void *scratch) {
+    const int32_t *restrict cols = s->cols, *restrict rowptr = s->rowptr;
     float *xt = (float *)align64(scratch);                                 /* [k][MT] */
     float *out = (float *)align64(xt + ((size_t)s->k + 2) * MT);           /* [n][MT] */
     const __m256 lo = _mm256_set1_ps(s->lo), hi = _mm256_set1_ps(s->hi);
-    int32_t k = 0, i, r, j;
+    int32_t k = 0, i, r, j, h;
     if (m == MT)
-        for (; k + 8 <= s->k; k += 8) {
-            __m256 v[8];
-            for (i = 0; i < 8; ++i) v[i] = _mm256_loadu_ps(x + (ptrdiff_t)i * s->k + k);
-            transpose8(v);
-            for (i = 0; i < 8; ++i) _mm256_store_ps(xt + (ptrdiff_t)(k + i) * MT, v[i]);
-        }
+        for (; k + 8 <= s->k; k += 8)
+            for (h = 0; h < MT; h += 8) gather8x8(x + (ptrdiff_t)h * s->k + k, s->k, xt + (ptrdiff_t)k * MT + h);
     for (; k < s->k; ++k)
         for (i = 0; i < MT; ++i) xt[(ptrdiff_t)k * MT + i] = i < m ? x[(ptrdiff_t)i * s->k + k] : 0.0f;
     for (r = 0; r < s->n / s->bh; ++r) {
-        __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-        const float *w = values + (ptrdiff_t)s->rowptr[r] * 4;
+        __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+        const float *w = values + (ptrdiff_t)rowptr[r] * 4;
         if (s->bw == 4) {
-            for (j = s->rowptr[r]; j < s->rowptr[r + 1]; ++j, w += 4) {
-                const float *xb = xt + (ptrdiff_t)s->cols[j] * 4 * MT;
-                a0 = _mm256_fmadd_ps(_mm256_set1_ps(w[0]), _mm256_load_ps(xb), a0);
-                a1 = _mm256_fmadd_ps(_mm256_set1_ps(w[1]), _mm256_load_ps(xb + MT), a1);
-                a2 = _mm256_fmadd_ps(_mm256_set1_ps(w[2]), _mm256_load_ps(xb + 2 * MT), a2);
-                a3 = _mm256_fmadd_ps(_mm256_set1_ps(w[3]), _mm256_load_ps(xb + 3 * MT), a3);
+            for (j = rowptr[r]; j < rowptr[r + 1]; ++j, w += 4) {
+                const float *xb = xt + (ptrdiff_t)cols[j] * 4 * MT;
+                FMA2(a0, b0, _mm256_broadcast_ss(w), xb);
+                FMA2(a1, b1, _mm256_broadcast_ss(w + 1), xb + MT);
+                FMA2(a2, b2, _mm256_broadcast_ss(w + 2), xb + 2 * MT);
+                FMA2(a3, b3, _mm256_broadcast_ss(w + 3), xb + 3 * MT);
             }
-            a0 = _mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3));
-            a0 = _mm256_add_ps(a0, _mm256_set1_ps(bias ? bias[r] : 0.0f));
-            /* max then min, as edgec_clampf (NaN stays NaN: the NaN operand goes second) */
-            _mm256_store_ps(out + (ptrdiff_t)r * MT, _mm256_min_ps(hi, _mm256_max_ps(lo, a0)));
+            {
+                const __m256 bv = _mm256_set1_ps(bias ? bias[r] : 0.0f);
+                a0 = _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)), bv);
+                b0 = _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(b0, b1), _mm256_add_ps(b2, b3)), bv);
+                /* max then min, as edgec_clampf (NaN stays NaN: the NaN operand goes second) */
+                _mm256_store_ps(out + (ptrdiff_t)r * MT, _mm256_min_ps(hi, _mm256_max_ps(lo, a0)));
+                _mm256_store_ps(out + (ptrdiff_t)r * MT + 8, _mm256_min_ps(hi, _mm256_max_ps(lo, b0)));
+            }
         } else {
-            __m256 acc[4];
-            for (j = s->rowptr[r]; j < s->rowptr[r + 1]; ++j, w += 4) {
-                const __m256 xv = _mm256_load_ps(xt + (ptrdiff_t)s->cols[j] * MT);
-                a0 = _mm256_fmadd_ps(_mm256_set1_ps(w[0]), xv, a0);
-                a1 = _mm256_fmadd_ps(_mm256_set1_ps(w[1]), xv, a1);
-                a2 = _mm256_fmadd_ps(_mm256_set1_ps(w[2]), xv, a2);
-                a3 = _mm256_fmadd_ps(_mm256_set1_ps(w[3]), xv, a3);
+            __m256 acc[8];
+            for (j = rowptr[r]; j < rowptr[r + 1]; ++j, w += 4) {
+                const float *xb = xt + (ptrdiff_t)cols[j] * MT;
+                FMA2(a0, b0, _mm256_broadcast_ss(w), xb);
+                FMA2(a1, b1, _mm256_broadcast_ss(w + 1), xb);
+                FMA2(a2, b2, _mm256_broadcast_ss(w + 2), xb);
+                FMA2(a3, b3, _mm256_broadcast_ss(w + 3), xb);
             }
-            acc[0] = a0, acc[1] = a1, acc[2] = a2, acc[3] = a3;
-            for (i = 0; i < 4; ++i) {
-                const __m256 v = _mm256_add_ps(acc[i], _mm256_set1_ps(bias ? bias[4 * r + i] : 0.0f));
-                _mm256_store_ps(out + (ptrdiff_t)(4 * r + i) * MT, _mm256_min_ps(hi, _mm256_max_ps(lo, v)));
+            acc[0] = a0, acc[1] = b0, acc[2] = a1, acc[3] = b1, acc[4] = a2, acc[5] = b2, acc[6] = a3, acc[7] = b3;
+            for (i = 0; i < 8; ++i) {
+                const __m256 v = _mm256_add_ps(acc[i], _mm256_set1_ps(bias ? bias[4 * r + i / 2] : 0.0f));
+                _mm256_store_ps(out + (ptrdiff_t)(4 * r + i / 2) * MT + (i & 1) * 8, _mm256_min_ps(hi, _mm256_max_ps(lo, v)));
             }
         }
     }
     store_rows32((const uint32_t *)out, s->n, m, (uint32_t *)y);
 }
 
-static inline EDGEC_AVX2 __m256i requant8(__m256i acc, int32_t bias2, int32_t mult, int32_t shift,
+static inline EDGEC_AVX2 __m256i requant8(__m256i acc, __m256i bias2, __m256i mult, __m256i shift,
                                           const edgec_sparse_shape *s) {
-    __m256i v = _mm256_add_epi32(acc, _mm256_set1_epi32(bias2));
-    v = edgec_mbqm8_avx2(v, _mm256_set1_epi32(mult), _mm256_set1_epi32(shift));
+    __m256i v = edgec_mbqm8_avx2(_mm256_add_epi32(acc, bias2), mult, shift);
     v = _mm256_add_epi32(v, _mm256_set1_epi32(s->y_zp));
     return _mm256_min_epi32(_mm256_max_epi32(v, _mm256_set1_epi32(s->q_min)), _mm256_set1_epi32(s->q_max));
 }
 
+/* both 8-row halves of output channel c */
+static inline EDGEC_AVX2 void requant16(__m256i a, __m256i b, int32_t c, const int32_t *bias2, const int32_t *m2,
+                                        const int32_t *s2, const edgec_sparse_shape *s, int32_t *out) {
+    const __m256i bv = _mm256_set1_epi32(bias2[c]), mv = _mm256_set1_epi32(m2[c]), sv = _mm256_set1_epi32(s2[c]);
+    _mm256_store_si256((__m256i *)(out + (ptrdiff_t)c * MT), requant8(a, bv, mv, sv, s));
+    _mm256_store_si256((__m256i *)(out + (ptrdiff_t)c * MT + 8), requant8(b, bv, mv, sv, s));
+}
+
+#define MADD2(acc0, acc1, wv, p)                                                                     \
+    (acc0 = _mm256_add_epi32(acc0, _mm256_madd_epi16(_mm256_load_si256((const __m256i *)(p)), wv)), \
+     acc1 = _mm256_add_epi32(acc1, _mm256_madd_epi16(_mm256_load_si256((const __m256i *)((p) + 8)), wv)))
+
 void EDGEC_AVX2 edgec_sparse_i8_tile(const edgec_sparse_shape *s, const uint8_t *packed, int32_t m,
                                      const int8_t *x, int8_t *y, void *scratch) {
     const int32_t kp = (s->k + 1) / 2;                                    /* k pairs */
+    const int32_t *restrict cols = s->cols, *restrict rowptr = s->rowptr;
     int32_t *xp = (int32_t *)align64(scratch);                            /* [kp][MT] int16 pairs */
     int32_t *out = (int32_t *)align64(xp + ((size_t)s->k + 2) * MT);      /* [n][MT] */
     const int32_t *words = (const int32_t *)packed;
     const int32_t *bias2 = words + (size_t)s->nnzb * (s->bw == 4 ? 2 : 4), *m2 = bias2 + s->n, *s2 = m2 + s->n;
-    int32_t k = 0, i, r, j, c;
+    int32_t k = 0, i, r, j, c, h;
     if (m == MT)
-        for (; k + 16 <= s->k; k += 16) {
-            __m256 v[8];
-            for (i = 0; i < 8; ++i)
-                v[i] = _mm256_castsi256_ps(_mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(x + (ptrdiff_t)i * s->k + k))));
-            transpose8(v);
-            for (i = 0; i < 8; ++i) _mm256_store_ps((float *)(xp + (ptrdiff_t)(k / 2 + i) * MT), v[i]);
-        }
+        for (; k + 16 <= s->k; k += 16)
+            for (h = 0; h < MT; h += 8) {
+                __m256 v[8];
+                for (i = 0; i < 8; ++i)
+                    v[i] = _mm256_castsi256_ps(_mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(x + (ptrdiff_t)(h + i) * s->k + k))));
+                transpose8(v);
+                for (i = 0; i < 8; ++i) _mm256_store_ps((float *)(xp + (ptrdiff_t)(k / 2 + i) * MT + h), v[i]);
+            }
     for (; k < 2 * kp; ++k) {
         int16_t *d = (int16_t *)(xp + (ptrdiff_t)(k / 2) * MT) + (k & 1);
         for (i = 0; i < MT; ++i) d[2 * i] = i < m && k < s->k ? x[(ptrdiff_t)i * s->k + k] : 0;
     }
     for (r = 0; r < s->n / s->bh; ++r) {
-        __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0;
+        __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
         if (s->bw == 4) {
-            for (j = s->rowptr[r]; j < s->rowptr[r + 1]; ++j) {
-                const int32_t *xb = xp + (ptrdiff_t)s->cols[j] * 2 * MT;
-                a0 = _mm256_add_epi32(a0, _mm256_madd_epi16(_mm256_load_si256((const __m256i *)xb), _mm256_set1_epi32(words[2 * j])));
-                a1 = _mm256_add_epi32(a1, _mm256_madd_epi16(_mm256_load_si256((const __m256i *)(xb + MT)), _mm256_set1_epi32(words[2 * j + 1])));
+            for (j = rowptr[r]; j < rowptr[r + 1]; ++j) {
+                const int32_t *xb = xp + (ptrdiff_t)cols[j] * 2 * MT;
+                MADD2(a0, b0, _mm256_set1_epi32(words[2 * j]), xb);
+                MADD2(a1, b1, _mm256_set1_epi32(words[2 * j + 1]), xb + MT);
             }
-            _mm256_store_si256((__m256i *)(out + (ptrdiff_t)r * MT), requant8(_mm256_add_epi32(a0, a1), bias2[r], m2[r], s2[r], s));
+            requant16(_mm256_add_epi32(a0, a1), _mm256_add_epi32(b0, b1), r, bias2, m2, s2, s, out);
         } else {
-            __m256i acc[4];
-            for (j = s->rowptr[r]; j < s->rowptr[r + 1]; ++j) {
-                const __m256i xv = _mm256_load_si256((const __m256i *)(xp + (ptrdiff_t)(s->cols[j] >> 1) * MT));
-                a0 = _mm256_add_epi32(a0, _mm256_madd_epi16(xv, _mm256_set1_epi32(words[4 * j])));
-                a1 = _mm256_add_epi32(a1, _mm256_madd_epi16(xv, _mm256_set1_epi32(words[4 * j + 1])));
-                a2 = _mm256_add_epi32(a2, _mm256_madd_epi16(xv, _mm256_set1_epi32(words[4 * j + 2])));
-                a3 = _mm256_add_epi32(a3, _mm256_madd_epi16(xv, _mm256_set1_epi32(words[4 * j + 3])));
+            for (j = rowptr[r]; j < rowptr[r + 1]; ++j) {
+                const int32_t *xb = xp + (ptrdiff_t)(cols[j] >> 1) * MT;
+                MADD2(a0, b0, _mm256_set1_epi32(words[4 * j]), xb);
+                MADD2(a1, b1, _mm256_set1_epi32(words[4 * j + 1]), xb);
+                MADD2(a2, b2, _mm256_set1_epi32(words[4 * j + 2]), xb);
+                MADD2(a3, b3, _mm256_set1_epi32(words[4 * j + 3]), xb);
             }
-            acc[0] = a0, acc[1] = a1, acc[2] = a2, acc[3] = a3;
-            for (i = 0; i < 4; ++i) {
-                c = 4 * r + i;
-                _mm256_store_si256((__m256i *)(out + (ptrdiff_t)c * MT), requant8(acc[i], bias2[c], m2[c], s2[c], s));
-            }
+            requant16(a0, b0, 4 * r, bias2, m2, s2, s, out);
+            requant16(a1, b1, 4 * r + 1, bias2, m2, s2, s, out);
+            requant16(a2, b2, 4 * r + 2, bias2, m2, s2, s, out);
+            requant16(a3, b3, 4 * r + 3, bias2, m2, s2, s, out);
         }
     }
-    /* transpose back 8 channels at a time; values are already clamped to int8 */
+    /* transpose back 8 channels x 8 rows at a time; values are already clamped to int8 */
     c = 0;
     if (m == MT)
-        for (; c + 8 <= s->n; c += 8) {
-            __m256 v[8];
-            for (i = 0; i < 8; ++i) v[i] = _mm256_load_ps((const float *)(out + (ptrdiff_t)(c + i) * MT));
-            transpose8(v);
-            for (i = 0; i < 8; ++i) {
-                const __m256i q = _mm256_castps_si256(v[i]);
-                const __m128i p16 = _mm_packs_epi32(_mm256_castsi256_si128(q), _mm256_extracti128_si256(q, 1));
-                _mm_storel_epi64((__m128i *)(y + (ptrdiff_t)i * s->n + c), _mm_packs_epi16(p16, p16));
+        for (; c + 8 <= s->n; c += 8)
+            for (h = 0; h < MT; h += 8) {
+                __m256 v[8];
+                for (i = 0; i < 8; ++i) v[i] = _mm256_load_ps((const float *)(out + (ptrdiff_t)(c + i) * MT + h));
+                transpose8(v);
+                for (i = 0; i < 8; ++i) {
+                    const __m256i q = _mm256_castps_si256(v[i]);
+                    const __m128i p16 = _mm_packs_epi32(_mm256_castsi256_si128(q), _mm256_extracti128_si256(q, 1));
+                    _mm_storel_epi64((__m128i *)(y + (ptrdiff_t)(h + i) * s->n + c), _mm_packs_epi16(p16, p16));
+                }
             }
-        }
     for (; c < s->n; ++c)
         for (i = 0; i < m; ++i) y[(ptrdiff_t)i * s->n + c] = (int8_t)out[(ptrdiff_t)c * MT + i];
 }

@@ -1,0 +1,121 @@
+"""Block-sparse (and binary) kernels against our dense kernels of the same shape, in one
+run, 1 thread: medians over interleaved rounds (dense, sparse, dense, ...), each round
+timing `--iters` inferences of a one-op model. Results go to BENCHMARKS.md ("Binary and
+sparse"). Usage: PYTHONPATH=. python bench/binary_sparse_bench.py [--rounds 7 --iters 20]
+"""
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+
+import edgec
+from edgec.converters.graph import Graph
+from edgec.converters.quantize.lower import lower_int8
+from edgec.converters.passes import prune
+from edgec.runtime import sparse as sp
+
+
+def _graph(name, x_shape, y_shape, dtype, xq=(0.05, 3), yq=(0.5, -2)):
+    g = Graph(name=name)
+    kw = dict(scale=xq[0], zero_point=xq[1]) if dtype == np.int8 else {}
+    g.add_tensor("x", x_shape, dtype, **kw)
+    g.inputs.append("x")
+    kw = dict(scale=yq[0], zero_point=yq[1]) if dtype == np.int8 else {}
+    g.add_tensor("y", y_shape, dtype, **kw)
+    g.outputs = ["y"]
+    return g
+
+
+def dense_and_sparse(kind, dtype, block, sparsity, rng):
+    """(dense graph, sparse graph) of a 1x1 conv 56x56x128->128 ('conv1x1') or an FC
+    1x1024->1024 ('fc'), same pruned weights; int8 with integer requantization."""
+    if kind == "conv1x1":
+        n, k, x_shape, y_shape = 128, 128, (1, 56, 56, 128), (1, 56, 56, 128)
+    else:
+        n, k, x_shape, y_shape = 1024, 1024, (1, 1, 1, 1024), (1, 1, 1, 1024)
+    w = sp.prune_blocks_ref(rng.standard_normal((n, k)).astype(np.float32), sparsity, block)
+    graphs = []
+    for _ in range(2):
+        g = _graph(f"{kind}-{np.dtype(dtype).name}", x_shape, y_shape, dtype)
+        if dtype == np.int8:
+            scales = (np.abs(w).max(axis=1) / 127).astype(np.float32)
+            wq = np.round(w / scales[:, None]).astype(np.int8)
+            t = g.add_tensor("w", (n, 1, 1, k), np.int8, wq.reshape(n, 1, 1, k))
+            t.channel_scales, t.scale = scales, float(scales[0])
+            g.add_tensor("b", (n,), np.int32, rng.integers(-2000, 2000, n).astype(np.int32))
+        else:
+            g.add_tensor("w", (n, 1, 1, k), np.float32, w.reshape(n, 1, 1, k))
+            g.add_tensor("b", (n,), np.float32, rng.standard_normal(n).astype(np.float32))
+        g.add_node("CONV2D", ["x", "w", "b"], ["y"], {}, name="layer")
+        lower_int8(g)
+        graphs.append(g)
+    prune.lower_sparse(graphs[1], block)
+    assert graphs[1].nodes[0].op == "SPARSE_FULLY_CONNECTED"
+    return graphs
+
+
+def dense_fc_int8_reference(rng, sparsity, block):
+    """int8 FULLY_CONNECTED 1024->1024 (its portable kernel), same pruned weights."""
+    n = k = 1024
+    w = sp.prune_blocks_ref(rng.standard_normal((n, k)).astype(np.float32), sparsity, block)
+    g = _graph("fc-int8", (1, 1024), (1, 1024), np.int8)
+    t = g.add_tensor("w", (n, k), np.int8, np.round(w * 40).clip(-127, 127).astype(np.int8))
+    t.scale = 0.02
+    g.add_tensor("b", (n,), np.int32, np.zeros(n, np.int32))
+    g.add_node("FULLY_CONNECTED", ["x", "w", "b"], ["y"], {}, name="fc")
+    lower_int8(g)
+    return g
+
+
+def time_models(models: dict, rounds: int, iters: int) -> dict:
+    """name -> median seconds per inference, rounds interleaved across models."""
+    rng = np.random.default_rng(0)
+    its = {}
+    for name, g in models.items():
+        it = edgec.Interpreter(edgec.Model(g).to_bytes(), num_threads=1)
+        d = it.inputs[0]
+        x = rng.standard_normal(d.shape).astype(np.float32) if d.dtype == np.float32 else \
+            rng.integers(-128, 128, d.shape).astype(np.int8)
+        feeds = {d.name: x}
+        it.run(feeds)  # warm up (packs weights)
+        its[name] = (it, feeds)
+    times = {name: [] for name in models}
+    for _ in range(rounds):
+        for name, (it, feeds) in its.items():
+            t0 = time.perf_counter()
+            for _ in range(iters):
+                it.run(feeds)
+            times[name].append((time.perf_counter() - t0) / iters)
+    return {name: float(np.median(v)) for name, v in times.items()}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rounds", type=int, default=7)
+    ap.add_argument("--iters", type=int, default=20)
+    ap.add_argument("--sparsity", type=float, default=0.8)
+    args = ap.parse_args()
+    rng = np.random.default_rng(0)
+    rows = []
+    for kind in ("conv1x1", "fc"):
+        for dtype in (np.float32, np.int8):
+            for block in ("1x4", "4x1"):
+                dense, sparse = dense_and_sparse(kind, dtype, block, args.sparsity, rng)
+                models = {"dense": dense, "sparse": sparse}
+                if kind == "fc" and dtype == np.int8:
+                    models["dense_fc_op"] = dense_fc_int8_reference(rng, args.sparsity, block)
+                t = time_models(models, args.rounds, args.iters)
+                label = f"{kind} {np.dtype(dtype).name} {block}"
+                extra = (f", int8 FULLY_CONNECTED op {t['dense_fc_op'] * 1e6:.1f} us "
+                         f"({t['dense_fc_op'] / t['sparse']:.2f}x)") if "dense_fc_op" in t else ""
+                rows.append(f"| {label} | {t['dense'] * 1e6:.1f} | {t['sparse'] * 1e6:.1f} | "
+                            f"{t['dense'] / t['sparse']:.2f}x{extra} |")
+                print(rows[-1], flush=True)
+    print("\n| layer (80% block-sparse) | dense us | sparse us | speedup |\n|---|---|---|---|")
+    print("\n".join(rows))
+
+
+if __name__ == "__main__":
+    main()
