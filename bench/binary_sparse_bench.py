@@ -69,6 +69,25 @@ def dense_fc_int8_reference(rng, sparsity, block):
     return g
 
 
+def binary_and_int8_conv(rng):
+    """(int8 CONV2D, BINARY_CONV2D): 3x3, 64 -> 64 channels, 56x56, pad 1, stride 1."""
+    from edgec.runtime import bnn
+    p = {"pad_top": 1, "pad_left": 1, "pad_bottom": 1, "pad_right": 1}
+    gi = _graph("conv3x3-int8", (1, 56, 56, 64), (1, 56, 56, 64), np.int8)
+    t = gi.add_tensor("w", (64, 3, 3, 64), np.int8, rng.integers(-127, 128, (64, 3, 3, 64)).astype(np.int8))
+    t.channel_scales, t.scale = rng.uniform(0.001, 0.01, 64).astype(np.float32), 0.005
+    gi.add_tensor("b", (64,), np.int32, rng.integers(-2000, 2000, 64).astype(np.int32))
+    gi.add_node("CONV2D", ["x", "w", "b"], ["y"], dict(p), name="conv")
+    lower_int8(gi)
+    gb = _graph("conv3x3-binary", (1, 56, 56, 64), (1, 56, 56, 64), np.float32)
+    bits = bnn.pack_sign_bits_ref(np.where(rng.random((64, 3, 3, 64)) < 0.5, -1, 1))
+    gb.add_tensor("w", bits.shape, np.uint8, bits)
+    gb.add_tensor("s", (64,), np.float32, rng.uniform(0.1, 1, 64).astype(np.float32))
+    gb.add_tensor("b", (64,), np.float32, rng.standard_normal(64).astype(np.float32))
+    gb.add_node("BINARY_CONV2D", ["x", "w", "s", "b"], ["y"], dict(p), name="bconv")
+    return gi, gb
+
+
 def time_models(models: dict, rounds: int, iters: int) -> dict:
     """name -> median seconds per inference, rounds interleaved across models."""
     rng = np.random.default_rng(0)
@@ -98,6 +117,11 @@ def main():
     ap.add_argument("--sparsity", type=float, default=0.8)
     args = ap.parse_args()
     rng = np.random.default_rng(0)
+    gi, gb = binary_and_int8_conv(rng)
+    t = time_models({"int8": gi, "binary": gb}, args.rounds, args.iters)
+    binary_row = (f"| conv 3x3 64->64 56x56 pad 1 | int8 CONV2D {t['int8'] * 1e6:.1f} us | "
+                  f"BINARY_CONV2D {t['binary'] * 1e6:.1f} us | {t['int8'] / t['binary']:.2f}x |")
+    print(binary_row, flush=True)
     rows = []
     for kind in ("conv1x1", "fc"):
         for dtype in (np.float32, np.int8):
@@ -113,6 +137,7 @@ def main():
                 rows.append(f"| {label} | {t['dense'] * 1e6:.1f} | {t['sparse'] * 1e6:.1f} | "
                             f"{t['dense'] / t['sparse']:.2f}x{extra} |")
                 print(rows[-1], flush=True)
+    print("\n| layer | ours, int8 | ours, binary | speedup |\n|---|---|---|---|\n" + binary_row)
     print("\n| layer (80% block-sparse) | dense us | sparse us | speedup |\n|---|---|---|---|")
     print("\n".join(rows))
 

@@ -609,3 +609,23 @@ def sparse_fully_connected(inputs, p, outputs, specs=None):
         q = {"requant": 0, "q_min": p["q_min"], "q_max": p["q_max"]}
         return fully_connected_int8([x, w] + list(inputs[4:7]), q, outputs, specs)
     return fully_connected([x, w, inputs[4] if len(inputs) > 4 else None], p, outputs, specs)
+
+
+# -- binary layers (runtime/bnn.py defines the formats) ----------------------------------------
+
+@op("BINARY_CONV2D")
+def binary_conv2d(inputs, p, outputs, specs=None):
+    """acc = exact integer sum of sign(x) * w over in-image taps (padding taps are 0);
+    y = clamp(float32(acc) * scale + bias)."""
+    from .bnn import binarize_ref, unpack_sign_bits_ref
+    x, bits, scale, bias = (list(inputs) + [None])[:4]
+    xs = binarize_ref(x).astype(np.int32)
+    w = unpack_sign_bits_ref(bits, x.shape[3]).astype(np.int32)
+    oc, kh, kw, c = w.shape
+    _, oh, ow, _ = outputs[0].shape
+    win = _windows(_pad_nhwc(xs, p, 0), kh, kw, p, oh, ow)
+    acc = np.tensordot(win.astype(np.int32), w, axes=([3, 4, 5], [1, 2, 3]))  # [N, OH, OW, OC]
+    y = acc.astype(F32) * scale.astype(F32)
+    if bias is not None:
+        y = (y + bias.astype(F32)).astype(F32)
+    return [_clamp(y, p["act_min"], p["act_max"])]

@@ -301,6 +301,25 @@ typedef struct {
     int32_t q_min, q_max;
 } edgec_sparse_fully_connected_params;
 
+/* BINARY_CONV2D (issue #7): XNOR-popcount convolution of binarized activations and weights.
+ *   input 0  x float32 NHWC [N,H,W,C], binarized as sign(x): +1 (x > 0), -1 (x < 0),
+ *            0 (x == 0 or NaN) -- ONNX Sign; taps outside the image are 0 (zero padding of
+ *            the binarized input: what ONNX Conv(Sign(x)) with pads computes)
+ *   input 1  weight sign bits uint8 [OC, KH, KW, CB], CB = 8 * ceil(C / 64): per tap, C bits
+ *            (bit b of byte i: channel 8i + b is -1; 0 bits: +1), zero bits after C; read as
+ *            little-endian 64-bit words (runtime/bnn.py has the _ref pack/unpack)
+ *   input 2  scale float32[OC] (per-channel |alpha|), input 3 bias float32[OC] (optional)
+ *   y[n,oy,ox,oc] = clamp(float(acc) * scale[oc] + bias[oc]), acc = sum over in-image taps
+ *   and channels of sign(x) * w: an exact integer, = nonzero - 2 * popcount(nz & (neg ^ w)).
+ * BINARY_FULLY_CONNECTED: the same with KH = KW = 1 on x [..., K] -> y [..., N], weights
+ * [N, 1, 1, CB]. Params: BINARY_FULLY_CONNECTED uses only act_min, act_max. */
+typedef struct {
+    int32_t stride_h, stride_w;
+    int32_t dilation_h, dilation_w;
+    int32_t pad_top, pad_left, pad_bottom, pad_right;
+    float act_min, act_max;
+} edgec_binary_conv2d_params;
+
 typedef struct {
     int32_t unused;
 } edgec_none_params;             /* RESHAPE, QUANTIZE, DEQUANTIZE, ... */

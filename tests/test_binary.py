@@ -1,0 +1,92 @@
+"""BINARY_CONV2D (issue #7): every XNOR-popcount variant (scalar reference, POPCNT, AVX2
+pshufb; AVX-512 VPOPCNTQ only where the CPU has it) equal to runtime/reference.py, on
+random shapes, strides, dilations, paddings, channel counts across 64-bit words, and
+inputs with exact zeros and NaNs (binarized to 0); the sign-bit _ref pack/unpack."""
+import os
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+import edgec
+from edgec.converters.graph import Graph
+from edgec.runtime import bnn, reference
+from test_ops_differential import conv_out
+
+SETTINGS = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+VARIANTS = ["default", "popcnt", "reference"]
+
+
+def run_with(data, feeds, kernels, threads=1):
+    old = os.environ.pop("EDGEC_KERNELS", None)
+    if kernels != "default":
+        os.environ["EDGEC_KERNELS"] = kernels
+    try:
+        return edgec.Interpreter(data, num_threads=threads).run(feeds)
+    finally:
+        os.environ.pop("EDGEC_KERNELS", None)
+        if old is not None:
+            os.environ["EDGEC_KERNELS"] = old
+
+
+def binary_conv_graph(rng, n, h, w, c, oc, k, stride, dilation, pads, act, with_bias):
+    t, l, b, r = pads
+    oh, ow = conv_out(h, k, stride, dilation, t, b), conv_out(w, k, stride, dilation, l, r)
+    if oh < 1 or ow < 1:
+        return None, None
+    signs = np.where(rng.random((oc, k, k, c)) < 0.5, -1, 1).astype(np.int8)
+    g = Graph(name="binary-conv")
+    g.add_tensor("x", (n, h, w, c))
+    g.inputs.append("x")
+    bits = bnn.pack_sign_bits_ref(signs)
+    g.add_tensor("w", bits.shape, np.uint8, bits)
+    g.add_tensor("s", (oc,), np.float32, rng.uniform(0.1, 2, oc).astype(np.float32))
+    names = ["x", "w", "s"]
+    if with_bias:
+        g.add_tensor("b", (oc,), np.float32, rng.standard_normal(oc).astype(np.float32))
+        names.append("b")
+    g.add_tensor("y", (n, oh, ow, oc))
+    g.add_node("BINARY_CONV2D", names, ["y"], {"stride_h": stride, "stride_w": stride, "dilation_h": dilation,
+               "dilation_w": dilation, "pad_top": t, "pad_left": l, "pad_bottom": b, "pad_right": r,
+               "act_min": act[0], "act_max": act[1]}, name="bconv")
+    g.outputs = ["y"]
+    x = rng.standard_normal((n, h, w, c)).astype(np.float32)
+    x[rng.random(x.shape) < 0.1] = 0.0
+    x[rng.random(x.shape) < 0.02] = np.nan
+    return g, {"x": x}
+
+
+@SETTINGS
+@given(st.integers(1, 2), st.integers(1, 9), st.integers(1, 9), st.integers(1, 150), st.integers(1, 20),
+       st.integers(1, 3), st.integers(1, 2), st.integers(1, 2), st.tuples(*[st.integers(0, 2)] * 4),
+       st.sampled_from([(-np.inf, np.inf), (0.0, 6.0)]), st.booleans(), st.integers(0, 10 ** 6))
+def test_binary_conv_variants(n, h, w, c, oc, k, stride, dilation, pads, act, with_bias, seed):
+    rng = np.random.default_rng(seed)
+    g, feeds = binary_conv_graph(rng, n, h, w, c, oc, k, stride, dilation, pads, act, with_bias)
+    if g is None:
+        return
+    data = edgec.Model(g).to_bytes()
+    want = reference.run_model(data, feeds)["y"]
+    for kernels in VARIANTS:
+        np.testing.assert_array_equal(run_with(data, feeds, kernels)["y"], want, err_msg=kernels)
+    np.testing.assert_array_equal(run_with(data, feeds, "default", threads=2)["y"], want)
+
+
+def test_sign_bits_ref():
+    rng = np.random.default_rng(0)
+    for c in (1, 7, 64, 65, 130):
+        w = np.where(rng.random((3, 2, 2, c)) < 0.5, -1, 1).astype(np.int8)
+        bits = bnn.pack_sign_bits_ref(w)
+        assert bits.shape == (3, 2, 2, 8 * ((c + 63) // 64)) and bits.dtype == np.uint8
+        np.testing.assert_array_equal(bnn.unpack_sign_bits_ref(bits, c), w)
+    np.testing.assert_array_equal(bnn.binarize_ref(np.array([-2.0, 0.0, 3.0, np.nan, -0.0], np.float32)),
+                                  [-1, 0, 1, 0, 0])
+
+
+def test_binary_conv_bad_weights_are_a_clear_error():
+    rng = np.random.default_rng(0)
+    g, _ = binary_conv_graph(rng, 1, 5, 5, 70, 4, 3, 1, 1, (1, 1, 1, 1), (-np.inf, np.inf), False)
+    bits = g.tensors["w"].data[..., :8]  # one 64-bit word for 70 channels: too few
+    g.tensors["w"].data, g.tensors["w"].shape = bits, bits.shape
+    with pytest.raises(edgec.ModelError, match="do not fit 70 input channels"):
+        edgec.Interpreter(edgec.Model(g).to_bytes())
