@@ -18,7 +18,8 @@ static int32_t popcount64(uint64_t v) {
 }
 
 void edgec_bconv_dots_ref(const uint64_t *const *px, const int32_t *tap, int32_t ntaps, int32_t cw,
-                          const uint64_t *w, int32_t oc_pad, int32_t *d) {
+                          const uint64_t *w, int32_t oc_pad, int32_t *d, int32_t dense) {
+    (void)dense;
     int32_t o, t, c;
     for (o = 0; o < oc_pad; ++o) {
         int32_t sum = 0;
@@ -40,6 +41,19 @@ void edgec_bconv_binarize_ref(const float *x, int32_t n, int32_t c, int32_t cw, 
         }
     }
 }
+
+void edgec_bconv_finish_ref(const int32_t *d, int32_t nonzero, const float *scale, const float *bias, float lo,
+                            float hi, int32_t n, float *y) {
+    int32_t oc;
+    for (oc = 0; oc < n; ++oc) {
+        const float v = (float)(nonzero - 2 * d[oc]) * scale[oc];
+        y[oc] = edgec_clampf(bias ? v + bias[oc] : v, lo, hi);
+    }
+}
+
+#if !defined(__x86_64__) || !(defined(__GNUC__) || defined(__clang__))
+edgec_bconv_finish_fn edgec_bconv_finish(int variant) { (void)variant; return edgec_bconv_finish_ref; }
+#endif
 
 #if !defined(__aarch64__) && !(defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)))
 int edgec_bconv_best(void) { return EDGEC_BCONV_REF; }
@@ -140,6 +154,7 @@ void edgec_binary_conv2d_eval(const edgec_node *node, int32_t row_begin, int32_t
     const int32_t OW = (int32_t)a[B_OW], OC = (int32_t)a[B_OC], KH = (int32_t)a[B_KH], KW = (int32_t)a[B_KW];
     const int32_t CW = (int32_t)a[B_CW], OCP = (int32_t)a[B_OCP], var = (int32_t)a[B_VAR];
     const edgec_bconv_dots_fn dots = edgec_bconv_dots(var);
+    const edgec_bconv_finish_fn finish = edgec_bconv_finish(var);
     const float *x = (const float *)node->inputs[0]->data;
     const float *scale = (const float *)node->inputs[2]->data;
     const float *bias = node->input_count > 3 && node->inputs[3] ? (const float *)node->inputs[3]->data : 0;
@@ -163,7 +178,7 @@ void edgec_binary_conv2d_eval(const edgec_node *node, int32_t row_begin, int32_t
         }
         for (ox = 0; ox < OW; ++ox) {
             const int32_t ix0 = ox * p->stride_w - p->pad_left;
-            int32_t kx0, kx1, kx, ntaps = 0, nonzero = 0, oc, c;
+            int32_t kx0, kx1, kx, ntaps = 0, nonzero = 0, c;
             float *out = y + ((ptrdiff_t)row * OW + ox) * OC;
             edgec_ops_tap_range(ix0, KW, p->dilation_w, W, &kx0, &kx1);
             for (ky = ky0; ky < ky1; ++ky)
@@ -174,11 +189,8 @@ void edgec_binary_conv2d_eval(const edgec_node *node, int32_t row_begin, int32_t
                     for (c = 0; c < CW; ++c) nonzero += popcount64(px[ntaps][CW + c]);
                     ++ntaps;
                 }
-            dots(px, tap, ntaps, CW, (const uint64_t *)node->packed, OCP, d);
-            for (oc = 0; oc < OC; ++oc) {
-                const float v = (float)(nonzero - 2 * d[oc]) * scale[oc];
-                out[oc] = edgec_clampf(bias ? v + bias[oc] : v, p->act_min, p->act_max);
-            }
+            dots(px, tap, ntaps, CW, (const uint64_t *)node->packed, OCP, d, nonzero == ntaps * C);
+            finish(d, nonzero, scale, bias, p->act_min, p->act_max, OC, out);
         }
     }
 }
