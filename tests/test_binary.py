@@ -92,3 +92,62 @@ def test_binary_conv_bad_weights_are_a_clear_error():
     g.tensors["w"].data, g.tensors["w"].shape = bits, bits.shape
     with pytest.raises(edgec.ModelError, match="do not fit 70 input channels"):
         edgec.Interpreter(edgec.Model(g).to_bytes())
+
+
+def bnn_onnx(rng, zeros=True):
+    """A two-layer BNN as PyTorch exports it: Sign(x) -> Conv(Sign(W)) + bias -> Relu ->
+    Sign -> Conv(+-alpha W, stride 2) -> Mul(per-channel scale); powers-of-two alphas."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+    w1 = rng.standard_normal((16, 70, 3, 3)).astype(np.float32)
+    b1 = rng.standard_normal(16).astype(np.float32)
+    alpha = (2.0 ** rng.integers(-3, 2, 8)).astype(np.float32)
+    w2 = (np.where(rng.random((8, 16, 3, 3)) < 0.5, -1, 1) * alpha[:, None, None, None]).astype(np.float32)
+    s2 = rng.uniform(0.5, 2, (1, 8, 1, 1)).astype(np.float32)
+    nodes = [
+        helper.make_node("Sign", ["x"], ["xs"], name="sign1"),
+        helper.make_node("Sign", ["w1"], ["w1s"], name="sign_w1"),
+        helper.make_node("Conv", ["xs", "w1s", "b1"], ["c1"], name="bconv1", pads=[1, 1, 1, 1]),
+        helper.make_node("Relu", ["c1"], ["r1"], name="relu1"),
+        helper.make_node("Sign", ["r1"], ["r1s"], name="sign2"),
+        helper.make_node("Conv", ["r1s", "w2"], ["c2"], name="bconv2", pads=[1, 0, 1, 1], strides=[2, 2]),
+        helper.make_node("Mul", ["c2", "s2"], ["y"], name="scale2"),
+    ]
+    inits = [numpy_helper.from_array(a, n) for n, a in (("w1", w1), ("b1", b1), ("w2", w2), ("s2", s2))]
+    g = helper.make_graph(nodes, "bnn", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 70, 12, 11])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], inits)
+    model = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+    x = rng.standard_normal((1, 70, 12, 11)).astype(np.float32)
+    if zeros:
+        x[rng.random(x.shape) < 0.1] = 0.0
+    return model.SerializeToString(), x
+
+
+def test_onnx_bnn_matches_onnxruntime_exactly():
+    ort = pytest.importorskip("onnxruntime")
+    rng = np.random.default_rng(0)
+    data, x = bnn_onnx(rng)
+    m = edgec.convert(data, progress=False)
+    ops = [n.op for n in m.graph.nodes]
+    assert ops.count("BINARY_CONV2D") == 2 and "CONV2D" not in ops
+    # the graph's own arithmetic: onnxruntime without graph optimizations (its default
+    # Conv+Mul fusion folds the scale into the weights and rounds differently)
+    so = ort.SessionOptions()
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    want = ort.InferenceSession(data, so, providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
+    got = next(iter(edgec.Interpreter(m.to_bytes()).run({"x": x}).values()))
+    np.testing.assert_array_equal(got, want)  # binary math is exact
+    np.testing.assert_array_equal(next(iter(reference.run_model(m.to_bytes(), {"x": x}).values())), want)
+    fused = ort.InferenceSession(data, providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
+    np.testing.assert_allclose(got, fused, rtol=1e-5, atol=1e-5)
+
+
+def test_onnx_sign_elsewhere_is_a_clear_error():
+    import onnx
+    from onnx import TensorProto, helper
+    nodes = [helper.make_node("Sign", ["x"], ["s"], name="sign"), helper.make_node("Add", ["s", "x"], ["y"], name="add")]
+    g = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])])
+    data = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]).SerializeToString()
+    with pytest.raises(edgec.ConversionError, match=r"Sign is supported as the binarized input of Conv.*'add' \(Add\)"):
+        edgec.convert(data, progress=False)
