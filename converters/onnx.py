@@ -778,6 +778,9 @@ def _matmul(c, node, ctx):
             b = b  # already [N, K]
     else:
         b = b.T if b is not None and b.ndim == 2 else None
+    if node.input[0] in c.signs:  # Gemm / MatMul(Sign(x), +-alpha): a binary layer
+        from .passes.binarize import lower_binary_fc
+        return lower_binary_fc(c, node, ctx, c.signs[node.input[0]])
     if len(c.shape(node.input[0])) < 2 or (b is None and len(c.shape(node.input[1])) < 2):
         raise ConversionError(f"{ctx}: MatMul with 1-D operands is not supported")
     x = c.logical_input(node.input[0])

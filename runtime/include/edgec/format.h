@@ -311,8 +311,7 @@ typedef struct {
  *   input 2  scale float32[OC] (per-channel |alpha|), input 3 bias float32[OC] (optional)
  *   y[n,oy,ox,oc] = clamp(float(acc) * scale[oc] + bias[oc]), acc = sum over in-image taps
  *   and channels of sign(x) * w: an exact integer, = nonzero - 2 * popcount(nz & (neg ^ w)).
- * BINARY_FULLY_CONNECTED: the same with KH = KW = 1 on x [..., K] -> y [..., N], weights
- * [N, 1, 1, CB]. Params: BINARY_FULLY_CONNECTED uses only act_min, act_max. */
+ * Binary fully-connected layers run as a 1x1 BINARY_CONV2D on x reshaped to [M, 1, 1, K]. */
 typedef struct {
     int32_t stride_h, stride_w;
     int32_t dilation_h, dilation_w;
