@@ -96,9 +96,7 @@ static void plan_fast(edgec_node *node, int32_t int8) {
     const edgec_sparse_shape s = shape_of(node);
     int64_t i;
     node->aux[4] = 0;
-    /* one row tile per EDGEC_SPARSE_MT rows: batch-1 FULLY_CONNECTED stays on the
-     * reference loops, which already skip the zero blocks */
-    if (!edgec_sparse_simd() || node->aux[0] < EDGEC_SPARSE_MT) return;
+    if (!edgec_sparse_simd()) return;
     if (int8) {
         const int32_t *mult = (const int32_t *)node->inputs[5]->data;
         for (i = 0; i < s.n; ++i)

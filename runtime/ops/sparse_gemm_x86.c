@@ -68,6 +68,116 @@ static EDGEC_AVX2 void store_rows32(const uint32_t *out, int32_t n, int32_t m, u
         for (i = 0; i < m; ++i) y[(ptrdiff_t)i * n + c] = out[(ptrdiff_t)c * MT + i];
 }
 
+/* ---- fewer than MT rows (batch-1 FULLY_CONNECTED): one row at a time, SIMD over blocks ---- */
+
+static inline EDGEC_AVX2 float hsum8(__m256 v) {
+    __m128 q = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    q = _mm_add_ps(q, _mm_movehl_ps(q, q));
+    return _mm_cvtss_f32(_mm_add_ss(q, _mm_shuffle_ps(q, q, 1)));
+}
+
+static EDGEC_AVX2_FMA void f32_rows(const edgec_sparse_shape *s, const float *values, const float *bias, int32_t m,
+                                    const float *x, float *y) {
+    const int32_t *restrict cols = s->cols, *restrict rowptr = s->rowptr;
+    int32_t i, r, j, e;
+    for (i = 0; i < m; ++i, x += s->k, y += s->n)
+        for (r = 0; r < s->n / s->bh; ++r) {
+            const int32_t j1 = rowptr[r + 1];
+            __m256 a0 = _mm256_setzero_ps(), a1 = a0;
+            j = rowptr[r];
+            if (s->bw == 4) { /* two blocks per register: 4 weights . 4 inputs each */
+                float acc;
+                for (; j + 4 <= j1; j += 4) {
+                    a0 = _mm256_fmadd_ps(_mm256_loadu_ps(values + 4 * (ptrdiff_t)j),
+                                         _mm256_loadu2_m128(x + 4 * (ptrdiff_t)cols[j + 1], x + 4 * (ptrdiff_t)cols[j]), a0);
+                    a1 = _mm256_fmadd_ps(_mm256_loadu_ps(values + 4 * (ptrdiff_t)j + 8),
+                                         _mm256_loadu2_m128(x + 4 * (ptrdiff_t)cols[j + 3], x + 4 * (ptrdiff_t)cols[j + 2]), a1);
+                }
+                acc = hsum8(_mm256_add_ps(a0, a1));
+                for (; j < j1; ++j)
+                    for (e = 0; e < 4; ++e) acc += values[4 * (ptrdiff_t)j + e] * x[4 * (ptrdiff_t)cols[j] + e];
+                acc += bias ? bias[r] : 0.0f;
+                y[r] = acc > s->lo || acc != acc ? acc : s->lo;
+                y[r] = y[r] < s->hi || y[r] != y[r] ? y[r] : s->hi;
+            } else { /* 4 outputs += 4 weights * x[k] */
+                __m128 q, lo = _mm_set1_ps(s->lo), hi = _mm_set1_ps(s->hi);
+                for (; j + 2 <= j1; j += 2) {
+                    a0 = _mm256_fmadd_ps(_mm256_loadu_ps(values + 4 * (ptrdiff_t)j),
+                                         _mm256_set_m128(_mm_set1_ps(x[cols[j + 1]]), _mm_set1_ps(x[cols[j]])), a0);
+                }
+                q = _mm_add_ps(_mm256_castps256_ps128(a0), _mm256_extractf128_ps(a0, 1));
+                for (; j < j1; ++j) q = _mm_fmadd_ps(_mm_loadu_ps(values + 4 * (ptrdiff_t)j), _mm_set1_ps(x[cols[j]]), q);
+                if (bias) q = _mm_add_ps(q, _mm_loadu_ps(bias + 4 * r));
+                _mm_storeu_ps(y + 4 * r, _mm_min_ps(hi, _mm_max_ps(lo, q)));
+            }
+        }
+}
+
+static int8_t requant1(int32_t acc, int32_t c, const int32_t *bias2, const int32_t *m2, const int32_t *s2,
+                       const edgec_sparse_shape *s) {
+    const int32_t a = (int32_t)((uint32_t)acc + (uint32_t)bias2[c]); /* modulo 2^32, as sparse_gemm.h */
+    return (int8_t)edgec_clamp_i32(edgec_mbqm(a, m2[c], s2[c]) + s->y_zp, s->q_min, s->q_max);
+}
+
+static EDGEC_AVX2 void i8_rows(const edgec_sparse_shape *s, const uint8_t *packed, int32_t m, const int8_t *x,
+                               int8_t *y, void *scratch) {
+    const int32_t *restrict cols = s->cols, *restrict rowptr = s->rowptr;
+    const int32_t *words = (const int32_t *)packed;
+    const int32_t *bias2 = words + (size_t)s->nnzb * (s->bw == 4 ? 2 : 4), *m2 = bias2 + s->n, *s2 = m2 + s->n;
+    int16_t *x16 = (int16_t *)align64(scratch); /* the row widened to int16 (1x4 blocks) */
+    int32_t *xx = (int32_t *)x16;               /* or each x[k] in both int16 halves (4x1) */
+    int32_t i, r, j, e;
+    for (i = 0; i < m; ++i, x += s->k, y += s->n) {
+        if (s->bw == 4)
+            for (e = 0; e < s->k; ++e) x16[e] = x[e];
+        else
+            for (e = 0; e < s->k; ++e) xx[e] = (int32_t)(((uint32_t)(uint16_t)x[e] << 16) | (uint16_t)x[e]);
+        for (r = 0; r < s->n / s->bh; ++r) {
+            const int32_t j1 = rowptr[r + 1];
+            __m256i a0 = _mm256_setzero_si256();
+            j = rowptr[r];
+            if (s->bw == 4) { /* four blocks per register: (w0,w1)(w2,w3) pairs . the block's 4 inputs */
+                int32_t acc, t[8];
+                for (; j + 4 <= j1; j += 4) {
+                    const __m128i x01 = _mm_unpacklo_epi64(_mm_loadl_epi64((const __m128i *)(x16 + 4 * (ptrdiff_t)cols[j])),
+                                                           _mm_loadl_epi64((const __m128i *)(x16 + 4 * (ptrdiff_t)cols[j + 1])));
+                    const __m128i x23 = _mm_unpacklo_epi64(_mm_loadl_epi64((const __m128i *)(x16 + 4 * (ptrdiff_t)cols[j + 2])),
+                                                           _mm_loadl_epi64((const __m128i *)(x16 + 4 * (ptrdiff_t)cols[j + 3])));
+                    a0 = _mm256_add_epi32(a0, _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)(words + 2 * (ptrdiff_t)j)),
+                                                                _mm256_inserti128_si256(_mm256_castsi128_si256(x01), x23, 1)));
+                }
+                _mm256_storeu_si256((__m256i *)t, a0);
+                acc = (int32_t)((uint32_t)t[0] + (uint32_t)t[1] + (uint32_t)t[2] + (uint32_t)t[3] + (uint32_t)t[4] +
+                                (uint32_t)t[5] + (uint32_t)t[6] + (uint32_t)t[7]);
+                for (; j < j1; ++j) {
+                    const int16_t *w16 = (const int16_t *)(words + 2 * (ptrdiff_t)j);
+                    for (e = 0; e < 4; ++e) acc += (int32_t)w16[e] * x16[4 * (ptrdiff_t)cols[j] + e];
+                }
+                y[r] = requant1(acc, r, bias2, m2, s2, s);
+            } else { /* 4 outputs: words hold w_i in the half matching k's parity, so x[k] in both halves */
+                __m256i a1 = a0;
+                __m128i q;
+                int32_t t[4];
+                for (; j + 4 <= j1; j += 4) {
+                    const __m256i xa = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_set1_epi32(xx[cols[j]])),
+                                                               _mm_set1_epi32(xx[cols[j + 1]]), 1);
+                    const __m256i xc = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_set1_epi32(xx[cols[j + 2]])),
+                                                               _mm_set1_epi32(xx[cols[j + 3]]), 1);
+                    a0 = _mm256_add_epi32(a0, _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)(words + 4 * (ptrdiff_t)j)), xa));
+                    a1 = _mm256_add_epi32(a1, _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)(words + 4 * (ptrdiff_t)j + 8)), xc));
+                }
+                a0 = _mm256_add_epi32(a0, a1);
+                q = _mm_add_epi32(_mm256_castsi256_si128(a0), _mm256_extracti128_si256(a0, 1));
+                for (; j < j1; ++j)
+                    q = _mm_add_epi32(q, _mm_madd_epi16(_mm_loadu_si128((const __m128i *)(words + 4 * (ptrdiff_t)j)),
+                                                        _mm_set1_epi32(xx[cols[j]])));
+                _mm_storeu_si128((__m128i *)t, q);
+                for (e = 0; e < 4; ++e) y[4 * r + e] = requant1(t[e], 4 * r + e, bias2, m2, s2, s);
+            }
+        }
+    }
+}
+
 #define FMA2(acc0, acc1, wv, p) \
     (acc0 = _mm256_fmadd_ps(wv, _mm256_load_ps(p), acc0), acc1 = _mm256_fmadd_ps(wv, _mm256_load_ps((p) + 8), acc1))
 
@@ -78,6 +188,10 @@ void EDGEC_AVX2_FMA edgec_sparse_f32_tile(const edgec_sparse_shape *s, const flo
     float *out = (float *)align64(xt + ((size_t)s->k + 2) * MT);           /* [n][MT] */
     const __m256 lo = _mm256_set1_ps(s->lo), hi = _mm256_set1_ps(s->hi);
     int32_t k = 0, i, r, j, h;
+    if (m < MT) {
+        f32_rows(s, values, bias, m, x, y);
+        return;
+    }
     if (m == MT)
         for (; k + 8 <= s->k; k += 8)
             for (h = 0; h < MT; h += 8) gather8x8(x + (ptrdiff_t)h * s->k + k, s->k, xt + (ptrdiff_t)k * MT + h);
@@ -149,6 +263,10 @@ void EDGEC_AVX2 edgec_sparse_i8_tile(const edgec_sparse_shape *s, const uint8_t 
     const int32_t *words = (const int32_t *)packed;
     const int32_t *bias2 = words + (size_t)s->nnzb * (s->bw == 4 ? 2 : 4), *m2 = bias2 + s->n, *s2 = m2 + s->n;
     int32_t k = 0, i, r, j, c, h;
+    if (m < MT) {
+        i8_rows(s, packed, m, x, y, scratch);
+        return;
+    }
     if (m == MT)
         for (; k + 16 <= s->k; k += 16)
             for (h = 0; h < MT; h += 8) {
