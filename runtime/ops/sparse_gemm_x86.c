@@ -119,6 +119,15 @@ static int8_t requant1(int32_t acc, int32_t c, const int32_t *bias2, const int32
     return (int8_t)edgec_clamp_i32(edgec_mbqm(a, m2[c], s2[c]) + s->y_zp, s->q_min, s->q_max);
 }
 
+/* 8 sums of channels c..c+7 + bias', requantized, + y_zp, clamped (int32 lanes) */
+static inline EDGEC_AVX2 __m256i requant8_lanes(__m256i acc, const int32_t *bias2, const int32_t *m2, const int32_t *s2,
+                                                const edgec_sparse_shape *s) {
+    __m256i v = _mm256_add_epi32(acc, _mm256_loadu_si256((const __m256i *)bias2));
+    v = edgec_mbqm8_avx2(v, _mm256_loadu_si256((const __m256i *)m2), _mm256_loadu_si256((const __m256i *)s2));
+    v = _mm256_add_epi32(v, _mm256_set1_epi32(s->y_zp));
+    return _mm256_min_epi32(_mm256_max_epi32(v, _mm256_set1_epi32(s->q_min)), _mm256_set1_epi32(s->q_max));
+}
+
 static EDGEC_AVX2 void i8_rows(const edgec_sparse_shape *s, const uint8_t *packed, int32_t m, const int8_t *x,
                                int8_t *y, void *scratch) {
     const int32_t *restrict cols = s->cols, *restrict rowptr = s->rowptr;
@@ -126,6 +135,7 @@ static EDGEC_AVX2 void i8_rows(const edgec_sparse_shape *s, const uint8_t *packe
     const int32_t *bias2 = words + (size_t)s->nnzb * (s->bw == 4 ? 2 : 4), *m2 = bias2 + s->n, *s2 = m2 + s->n;
     int16_t *x16 = (int16_t *)align64(scratch); /* the row widened to int16 (1x4 blocks) */
     int32_t *xx = (int32_t *)x16;               /* or each x[k] in both int16 halves (4x1) */
+    int32_t *accs = xx + s->k;                  /* sums of one row, requantized 8 at a time */
     int32_t i, r, j, e;
     for (i = 0; i < m; ++i, x += s->k, y += s->n) {
         if (s->bw == 4)
@@ -153,11 +163,10 @@ static EDGEC_AVX2 void i8_rows(const edgec_sparse_shape *s, const uint8_t *packe
                     const int16_t *w16 = (const int16_t *)(words + 2 * (ptrdiff_t)j);
                     for (e = 0; e < 4; ++e) acc += (int32_t)w16[e] * x16[4 * (ptrdiff_t)cols[j] + e];
                 }
-                y[r] = requant1(acc, r, bias2, m2, s2, s);
+                accs[r] = acc;
             } else { /* 4 outputs: words hold w_i in the half matching k's parity, so x[k] in both halves */
                 __m256i a1 = a0;
                 __m128i q;
-                int32_t t[4];
                 for (; j + 4 <= j1; j += 4) {
                     const __m256i xa = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_set1_epi32(xx[cols[j]])),
                                                                _mm_set1_epi32(xx[cols[j + 1]]), 1);
@@ -171,10 +180,15 @@ static EDGEC_AVX2 void i8_rows(const edgec_sparse_shape *s, const uint8_t *packe
                 for (; j < j1; ++j)
                     q = _mm_add_epi32(q, _mm_madd_epi16(_mm_loadu_si128((const __m128i *)(words + 4 * (ptrdiff_t)j)),
                                                         _mm_set1_epi32(xx[cols[j]])));
-                _mm_storeu_si128((__m128i *)t, q);
-                for (e = 0; e < 4; ++e) y[4 * r + e] = requant1(t[e], 4 * r + e, bias2, m2, s2, s);
+                _mm_storeu_si128((__m128i *)(accs + 4 * r), q);
             }
         }
+        for (e = 0; e + 8 <= s->n; e += 8) {
+            const __m256i v = requant8_lanes(_mm256_loadu_si256((const __m256i *)(accs + e)), bias2 + e, m2 + e, s2 + e, s);
+            const __m128i p16 = _mm_packs_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+            _mm_storel_epi64((__m128i *)(y + e), _mm_packs_epi16(p16, p16));
+        }
+        for (; e < s->n; ++e) y[e] = requant1(accs[e], e, bias2, m2, s2, s);
     }
 }
 
