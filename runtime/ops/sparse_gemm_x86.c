@@ -201,7 +201,7 @@ void EDGEC_AVX2_FMA edgec_sparse_f32_tile(const edgec_sparse_shape *s, const flo
     float *xt = (float *)align64(scratch);                                 /* [k][MT] */
     float *out = (float *)align64(xt + ((size_t)s->k + 2) * MT);           /* [n][MT] */
     const __m256 lo = _mm256_set1_ps(s->lo), hi = _mm256_set1_ps(s->hi);
-    int32_t k = 0, i, r, j, h;
+    int32_t k = 0, i, r, j, j_end, h;
     if (m < MT) {
         f32_rows(s, values, bias, m, x, y);
         return;
@@ -215,7 +215,7 @@ void EDGEC_AVX2_FMA edgec_sparse_f32_tile(const edgec_sparse_shape *s, const flo
         __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
         const float *w = values + (ptrdiff_t)rowptr[r] * 4;
         if (s->bw == 4) {
-            for (j = rowptr[r]; j < rowptr[r + 1]; ++j, w += 4) {
+            for (j = rowptr[r], j_end = rowptr[r + 1]; j < j_end; ++j, w += 4) {
                 const float *xb = xt + (ptrdiff_t)cols[j] * 4 * MT;
                 FMA2(a0, b0, _mm256_broadcast_ss(w), xb);
                 FMA2(a1, b1, _mm256_broadcast_ss(w + 1), xb + MT);
@@ -232,7 +232,7 @@ void EDGEC_AVX2_FMA edgec_sparse_f32_tile(const edgec_sparse_shape *s, const flo
             }
         } else {
             __m256 acc[8];
-            for (j = rowptr[r]; j < rowptr[r + 1]; ++j, w += 4) {
+            for (j = rowptr[r], j_end = rowptr[r + 1]; j < j_end; ++j, w += 4) {
                 const float *xb = xt + (ptrdiff_t)cols[j] * MT;
                 FMA2(a0, b0, _mm256_broadcast_ss(w), xb);
                 FMA2(a1, b1, _mm256_broadcast_ss(w + 1), xb);
@@ -276,7 +276,7 @@ void EDGEC_AVX2 edgec_sparse_i8_tile(const edgec_sparse_shape *s, const uint8_t 
     int32_t *out = (int32_t *)align64(xp + ((size_t)s->k + 2) * MT);      /* [n][MT] */
     const int32_t *words = (const int32_t *)packed;
     const int32_t *bias2 = words + (size_t)s->nnzb * (s->bw == 4 ? 2 : 4), *m2 = bias2 + s->n, *s2 = m2 + s->n;
-    int32_t k = 0, i, r, j, c, h;
+    int32_t k = 0, i, r, j, j_end, c, h;
     if (m < MT) {
         i8_rows(s, packed, m, x, y, scratch);
         return;
@@ -297,14 +297,14 @@ void EDGEC_AVX2 edgec_sparse_i8_tile(const edgec_sparse_shape *s, const uint8_t 
     for (r = 0; r < s->n / s->bh; ++r) {
         __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
         if (s->bw == 4) {
-            for (j = rowptr[r]; j < rowptr[r + 1]; ++j) {
+            for (j = rowptr[r], j_end = rowptr[r + 1]; j < j_end; ++j) {
                 const int32_t *xb = xp + (ptrdiff_t)cols[j] * 2 * MT;
                 MADD2(a0, b0, _mm256_set1_epi32(words[2 * j]), xb);
                 MADD2(a1, b1, _mm256_set1_epi32(words[2 * j + 1]), xb + MT);
             }
             requant16(_mm256_add_epi32(a0, a1), _mm256_add_epi32(b0, b1), r, bias2, m2, s2, s, out);
         } else {
-            for (j = rowptr[r]; j < rowptr[r + 1]; ++j) {
+            for (j = rowptr[r], j_end = rowptr[r + 1]; j < j_end; ++j) {
                 const int32_t *xb = xp + (ptrdiff_t)(cols[j] >> 1) * MT;
                 MADD2(a0, b0, _mm256_set1_epi32(words[4 * j]), xb);
                 MADD2(a1, b1, _mm256_set1_epi32(words[4 * j + 1]), xb);
