@@ -11,8 +11,14 @@ size_t edgec_sparse_scratch_bytes(const edgec_sparse_shape *s) {
 
 static size_t words_per_block(const edgec_sparse_shape *s) { return s->bw == 4 ? 2 : 4; }
 
+/* int32 words of the 4x1 pair region (sparse_gemm.h): row pointers, then 8 per pair */
+static size_t pair_words(const edgec_sparse_shape *s) {
+    const size_t rows = (size_t)(s->n / s->bh);
+    return s->bw == 1 ? rows + 1 + 8 * (((size_t)s->nnzb + rows) / 2 + 1) : 0;
+}
+
 size_t edgec_sparse_i8_packed_bytes(const edgec_sparse_shape *s) {
-    return ((size_t)s->nnzb * words_per_block(s) + 3 * (size_t)s->n) * sizeof(int32_t);
+    return ((size_t)s->nnzb * words_per_block(s) + 3 * (size_t)s->n + pair_words(s)) * sizeof(int32_t);
 }
 
 static int32_t pair(int32_t lo, int32_t hi) { return (int32_t)(((uint32_t)(uint16_t)(int16_t)hi << 16) | (uint16_t)(int16_t)lo); }
@@ -42,6 +48,22 @@ void edgec_sparse_i8_pack(uint8_t *dst, const edgec_sparse_shape *s, const int8_
     for (i = 0; i < s->n; ++i) {
         m2[i] = mult[i];
         s2[i] = shift[i];
+    }
+    if (s->bw == 1) { /* pairs of consecutive blocks of a row; an odd last block pairs with a zero block */
+        int32_t *pairptr = s2 + s->n, *rec = pairptr + s->n / 4 + 1, p = 0;
+        for (r = 0; r < s->n / 4; ++r) {
+            pairptr[r] = p;
+            for (j = s->rowptr[r]; j < s->rowptr[r + 1]; j += 2, ++p, rec += 8) {
+                const int32_t b = j + 1 < s->rowptr[r + 1] ? j + 1 : j;
+                const int8_t *wa = values + (ptrdiff_t)j * 4, *wb = values + (ptrdiff_t)b * 4;
+                rec[0] = s->cols[j] >> 1;
+                rec[1] = s->cols[b] >> 1;
+                rec[2] = (s->cols[j] & 1) ? 0 : 16;  /* left shift bringing x[col a] to the high half */
+                rec[3] = (s->cols[b] & 1) ? 16 : 0;  /* right shift bringing x[col b] to the low half */
+                for (i = 0; i < 4; ++i) rec[4 + i] = pair(wa[i], b != j ? wb[i] : 0);
+            }
+        }
+        pairptr[s->n / 4] = p;
     }
 }
 

@@ -13,7 +13,11 @@
  * int8 packed layout (edgec_sparse_i8_pack): per block, weights as int32 words holding
  * int16 pairs (w[k], w[k+1]) for one pmaddwd: 1x4 blocks 2 words (k pairs 0-1, 2-3), 4x1
  * blocks 4 words (output i's weight in the low half when k is even, else the high half);
- * then bias'[N], multiplier[N], shift[N]. */
+ * then bias'[N], multiplier[N], shift[N]. For 4x1 blocks a pair region follows, so one
+ * pmaddwd covers two blocks of a row: pairptr[N/4 + 1], then per pair of consecutive blocks
+ * (a, b) 8 words: k-pair index of a and of b, shift counts that move x[col a] into the low
+ * and x[col b] into the high int16 of a lane, and pair(w_i^a, w_i^b) for i < 4 (an odd last
+ * block pairs with itself and weight 0). */
 #ifndef EDGEC_OPS_SPARSE_GEMM_H
 #define EDGEC_OPS_SPARSE_GEMM_H
 

@@ -303,13 +303,31 @@ void EDGEC_AVX2 edgec_sparse_i8_tile(const edgec_sparse_shape *s, const uint8_t 
                 MADD2(a1, b1, _mm256_set1_epi32(words[2 * j + 1]), xb + MT);
             }
             requant16(_mm256_add_epi32(a0, a1), _mm256_add_epi32(b0, b1), r, bias2, m2, s2, s, out);
-        } else {
-            for (j = rowptr[r], j_end = rowptr[r + 1]; j < j_end; ++j) {
-                const int32_t *xb = xp + (ptrdiff_t)(cols[j] >> 1) * MT;
-                MADD2(a0, b0, _mm256_set1_epi32(words[4 * j]), xb);
-                MADD2(a1, b1, _mm256_set1_epi32(words[4 * j + 1]), xb);
-                MADD2(a2, b2, _mm256_set1_epi32(words[4 * j + 2]), xb);
-                MADD2(a3, b3, _mm256_set1_epi32(words[4 * j + 3]), xb);
+        } else { /* two blocks per pmaddwd: lanes hold (x[col a], x[col b]) pairs */
+            const int32_t *pairptr = s2 + s->n, *recs = pairptr + s->n / 4 + 1;
+            int32_t q;
+            for (q = pairptr[r], j_end = pairptr[r + 1]; q < j_end; ++q) {
+                const int32_t *rec = recs + 8 * (ptrdiff_t)q;
+                const int32_t *xa = xp + (ptrdiff_t)rec[0] * MT, *xb = xp + (ptrdiff_t)rec[1] * MT;
+                const __m128i la = _mm_cvtsi32_si128(rec[2]), rb = _mm_cvtsi32_si128(rec[3]);
+                const __m256i x0 = _mm256_or_si256(
+                    _mm256_srli_epi32(_mm256_sll_epi32(_mm256_load_si256((const __m256i *)xa), la), 16),
+                    _mm256_slli_epi32(_mm256_srl_epi32(_mm256_load_si256((const __m256i *)xb), rb), 16));
+                const __m256i x1 = _mm256_or_si256(
+                    _mm256_srli_epi32(_mm256_sll_epi32(_mm256_load_si256((const __m256i *)(xa + 8)), la), 16),
+                    _mm256_slli_epi32(_mm256_srl_epi32(_mm256_load_si256((const __m256i *)(xb + 8)), rb), 16));
+                __m256i wv = _mm256_set1_epi32(rec[4]);
+                a0 = _mm256_add_epi32(a0, _mm256_madd_epi16(x0, wv));
+                b0 = _mm256_add_epi32(b0, _mm256_madd_epi16(x1, wv));
+                wv = _mm256_set1_epi32(rec[5]);
+                a1 = _mm256_add_epi32(a1, _mm256_madd_epi16(x0, wv));
+                b1 = _mm256_add_epi32(b1, _mm256_madd_epi16(x1, wv));
+                wv = _mm256_set1_epi32(rec[6]);
+                a2 = _mm256_add_epi32(a2, _mm256_madd_epi16(x0, wv));
+                b2 = _mm256_add_epi32(b2, _mm256_madd_epi16(x1, wv));
+                wv = _mm256_set1_epi32(rec[7]);
+                a3 = _mm256_add_epi32(a3, _mm256_madd_epi16(x0, wv));
+                b3 = _mm256_add_epi32(b3, _mm256_madd_epi16(x1, wv));
             }
             requant16(a0, b0, 4 * r, bias2, m2, s2, s, out);
             requant16(a1, b1, 4 * r + 1, bias2, m2, s2, s, out);
