@@ -606,7 +606,7 @@ def sparse_fully_connected(inputs, p, outputs, specs=None):
     block = (p["block_h"], p["block_w"])
     w = unpack_block_csr_ref(values, cols, rowptr, (outputs[0].shape[-1], x.shape[-1]), block)
     if x.dtype == np.int8:
-        q = {"requant": 0, "q_min": p["q_min"], "q_max": p["q_max"]}
+        q = {"requant": p.get("requant", 0), "q_min": p["q_min"], "q_max": p["q_max"]}
         return fully_connected_int8([x, w] + list(inputs[4:7]), q, outputs, specs)
     return fully_connected([x, w, inputs[4] if len(inputs) > 4 else None], p, outputs, specs)
 

@@ -76,9 +76,10 @@ def test_sparse_f32_kernels(m, kb, nb, block, density, with_bias, act, seed):
     assert float(np.abs(got - ref_c).max()) <= 1e-5 * scale
 
 
-def int8_pair(rng, m, k, n, block, density, xq, yq, act, seed, spatial):
+def int8_pair(rng, m, k, n, block, density, xq, yq, act, seed, spatial, float_requant=False):
     """(dense int8 graph, sparse int8 graph, feeds): the same pruned weights as a dense
-    1x1 CONV2D (spatial) or FULLY_CONNECTED, and lowered to SPARSE_FULLY_CONNECTED."""
+    1x1 CONV2D (spatial) or FULLY_CONNECTED (integer requantization, or TFLite's per-channel
+    double path when float_requant), and lowered to SPARSE_FULLY_CONNECTED."""
     w = np.where(random_pattern(rng, n, k, block, density), rng.integers(-127, 128, (n, k)), 0).astype(np.int8)
     scales = rng.uniform(0.001, 0.02, n).astype(np.float32)
     bias = rng.integers(-20000, 20000, n).astype(np.int32)
@@ -94,7 +95,7 @@ def int8_pair(rng, m, k, n, block, density, xq, yq, act, seed, spatial):
     graphs = []
     for _ in range(2):
         g, feeds = int8_graph(op, [shape_x], [xq], shape_y, yq, p, [("w", wt, scales), ("b", bias, None)], seed)
-        if op == "FULLY_CONNECTED":  # integer requantization, as int8 1x1 convs
+        if op == "FULLY_CONNECTED" and not float_requant:  # integer requantization, as int8 1x1 convs
             g.nodes[0].params["requant"] = 0
             g.add_tensor("mult", (n,), np.int32, mult)
             g.add_tensor("shift", (n,), np.int32, shift)
@@ -114,12 +115,15 @@ def int8_pair(rng, m, k, n, block, density, xq, yq, act, seed, spatial):
 
 @SETTINGS
 @given(st.integers(1, 40), st.integers(1, 12), st.integers(1, 10), blocks, st.floats(0.0, 1.0), quant, quant,
-       st.sampled_from([(-np.inf, np.inf), (0.0, 6.0)]), st.booleans(), st.integers(0, 10 ** 6))
-def test_sparse_int8_bit_exact(m, kb, nb, block, density, xq, yq, act, spatial, seed):
+       st.sampled_from([(-np.inf, np.inf), (0.0, 6.0)]), st.sampled_from(["conv", "fc", "fc_float_requant"]),
+       st.integers(0, 10 ** 6))
+def test_sparse_int8_bit_exact(m, kb, nb, block, density, xq, yq, act, layer, seed):
     rng = np.random.default_rng(seed)
     bh, bw = sp.block_shape(block)
     n, k = nb * bh * (2 if bh == 1 else 1), kb * bw * (3 if bw == 1 else 1)
-    dense, sparse, feeds = int8_pair(rng, m, k, n, block, density, xq, yq, act, seed, spatial)
+    dense, sparse, feeds = int8_pair(rng, m, k, n, block, density, xq, yq, act, seed, layer == "conv",
+                                     layer == "fc_float_requant")
+    assert sparse.nodes[0].params["requant"] == (layer == "fc_float_requant")
     want = edgec.Interpreter(edgec.Model(dense).to_bytes()).run(feeds)["y"]
     data = edgec.Model(sparse).to_bytes()
     got = run_both(sparse, feeds)["y"]  # == reference.py, 1 and 2 threads

@@ -61,13 +61,13 @@ def prune_graph(graph: Graph, sparsity: float, block="1x4") -> list:
 
 def lower_sparse(graph: Graph, block="1x4", min_zero_blocks: float = 0.5) -> list:
     """Rewrite candidate layers whose weights have >= min_zero_blocks all-zero blocks as
-    SPARSE_FULLY_CONNECTED (after lower_int8: int8 layers need integer requantization).
+    SPARSE_FULLY_CONNECTED (after lower_int8; int8 keeps the layer's requantization).
     Returns the rewritten node names."""
     bs = sp.block_shape(block)
     done = []
     for node in graph.nodes:
         w = _weights_nk(graph, node)
-        if not _fits(w, bs) or (w.dtype == np.int8 and (len(node.inputs) < 5 or not node.inputs[4])):
+        if not _fits(w, bs) or (w.dtype == np.int8 and len(node.inputs) < 5):
             continue
         values, cols, rowptr = sp.pack_block_csr_ref(w, bs)
         if 1.0 - len(cols) / (w.size // (bs[0] * bs[1])) < min_zero_blocks:
@@ -80,7 +80,8 @@ def lower_sparse(graph: Graph, block="1x4", min_zero_blocks: float = 0.5) -> lis
             names.append(n)
         p = node.params
         params = {"block_h": bs[0], "block_w": bs[1], "act_min": p.get("act_min", -np.inf),
-                  "act_max": p.get("act_max", np.inf), "q_min": p.get("q_min", -128), "q_max": p.get("q_max", 127)}
+                  "act_max": p.get("act_max", np.inf), "q_min": p.get("q_min", -128), "q_max": p.get("q_max", 127),
+                  "requant": p.get("requant", 0) if w.dtype == np.int8 else 0}
         bias = node.inputs[2] if len(node.inputs) > 2 else ""
         extra = list(node.inputs[3:5]) if w.dtype == np.int8 else []
         node.op, node.params = "SPARSE_FULLY_CONNECTED", params

@@ -7,6 +7,7 @@
  * acc = sum w * (x - x_zp) + bias (exact int32), requantizes per channel, + y_zp, clamps.
  * Rows (units of work): x rows on the reference path, tiles of EDGEC_SPARSE_MT rows on the
  * SIMD path. aux: [0] M, [1] N, [2] K, [3] int8, [4] SIMD path. */
+#include <math.h>
 #include <string.h>
 
 #include "common.h"
@@ -73,11 +74,22 @@ static edgec_status check_requant(const edgec_node *node, int64_t n, edgec_error
     edgec_status st;
     if (b && (b->dtype != EDGEC_DTYPE_INT32 || (int64_t)b->count != n))
         return edgec_fail(err, EDGEC_ERR_INVALID, "int8 bias must be int32[%lld]", (long long)n);
+    if (node->outputs[0]->dtype != EDGEC_DTYPE_INT8)
+        return edgec_fail(err, EDGEC_ERR_INVALID, "int8 input needs an int8 output");
+    if (((const edgec_sparse_fully_connected_params *)node->params)->requant == 1) {
+        const edgec_tensor *ws = node->inputs[5];
+        if (!ws || ws->dtype != EDGEC_DTYPE_FLOAT32 || (int64_t)ws->count != n || ws->storage != EDGEC_STORAGE_CONSTANT ||
+            !(node->inputs[0]->scale > 0.0f) || !(node->outputs[0]->scale > 0.0f))
+            return edgec_fail(err, EDGEC_ERR_INVALID, "float requantization needs float32[%lld] weight scales (input 5) "
+                              "and quantized input and output", (long long)n);
+        return EDGEC_OK;
+    }
+    if (((const edgec_sparse_fully_connected_params *)node->params)->requant != 0)
+        return edgec_fail(err, EDGEC_ERR_INVALID, "requant %d: 0 (integer) or 1 (float per-channel)",
+                          (int)((const edgec_sparse_fully_connected_params *)node->params)->requant);
     if ((st = check_const_i32(node->inputs[5], n, "requantization multiplier (input 5)", err)) ||
         (st = check_const_i32(node->inputs[6], n, "requantization shift (input 6)", err)))
         return st;
-    if (node->outputs[0]->dtype != EDGEC_DTYPE_INT8)
-        return edgec_fail(err, EDGEC_ERR_INVALID, "int8 input needs an int8 output");
     sh = (const int32_t *)node->inputs[6]->data;
     for (i = 0; i < n; ++i)
         if (sh[i] < -31 || sh[i] > 30)
@@ -96,7 +108,8 @@ static void plan_fast(edgec_node *node, int32_t int8) {
     const edgec_sparse_shape s = shape_of(node);
     int64_t i;
     node->aux[4] = 0;
-    if (!edgec_sparse_simd()) return;
+    if (!edgec_sparse_simd() || (int8 && ((const edgec_sparse_fully_connected_params *)node->params)->requant))
+        return; /* TFLite's float requantization runs on the reference loops */
     if (int8) {
         const int32_t *mult = (const int32_t *)node->inputs[5]->data;
         for (i = 0; i < s.n; ++i)
@@ -201,7 +214,9 @@ static void reference_i8(const edgec_node *node, const edgec_sparse_shape *s, in
     const int8_t *restrict x = (const int8_t *)node->inputs[0]->data;
     const int8_t *restrict v = (const int8_t *)node->inputs[1]->data;
     const int32_t *restrict b = node->inputs[4] ? (const int32_t *)node->inputs[4]->data : 0;
-    const int32_t *mult = (const int32_t *)node->inputs[5]->data, *shift = (const int32_t *)node->inputs[6]->data;
+    const int32_t *mult = (const int32_t *)node->inputs[5]->data;
+    const int32_t *shift = node->inputs[6] ? (const int32_t *)node->inputs[6]->data : 0;
+    const int32_t float_requant = ((const edgec_sparse_fully_connected_params *)node->params)->requant == 1;
     int8_t *restrict y = (int8_t *)node->outputs[0]->data;
     int32_t row, r, j, i;
     for (row = row_begin; row < row_end; ++row) {
@@ -222,7 +237,13 @@ static void reference_i8(const edgec_node *node, const edgec_sparse_shape *s, in
             for (i = 0; i < s->bh; ++i) {
                 const int32_t n = r * s->bh + i;
                 int32_t a = b ? (int32_t)((int64_t)acc[i] + b[n]) : acc[i]; /* no signed overflow on corrupt biases */
-                a = edgec_mbqm(a, mult[n], shift[n]) + s->y_zp;
+                if (float_requant) { /* as matmul_int8.c: round half away in double */
+                    const double scale = (double)node->inputs[0]->scale * (double)((const float *)mult)[n] /
+                                         (double)node->outputs[0]->scale;
+                    a = (int32_t)round((double)a * scale) + s->y_zp;
+                } else {
+                    a = edgec_mbqm(a, mult[n], shift[n]) + s->y_zp;
+                }
                 yr[n] = (int8_t)edgec_clamp_i32(a, s->q_min, s->q_max);
             }
         }

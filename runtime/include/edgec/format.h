@@ -299,6 +299,9 @@ typedef struct {
     int32_t block_h, block_w;
     float act_min, act_max;
     int32_t q_min, q_max;
+    int32_t requant;             /* int8, as FULLY_CONNECTED: 0 integer (inputs 5, 6 multiplier,
+                                  * shift); 1 TFLite's per-channel double path, input 5 =
+                                  * w_scale float32[N], input 6 absent */
 } edgec_sparse_fully_connected_params;
 
 /* BINARY_CONV2D (issue #7): XNOR-popcount convolution of binarized activations and weights.
