@@ -249,3 +249,18 @@ def test_blazeface_full_range_sparse_on_sparse_kernels(blazeface_dir):
         x = blazeface_input(img, size)
         for o, r, d in zip(it.run(x).values(), litert_run(ref_it, [x]), it.outputs):
             close(o, r, f"{img_name}/{d.name}")
+
+
+def test_lower_sparse_skips_flattening_fc():
+    """FULLY_CONNECTED may read a [1, 4, 4, 64] input as K = 1024; the sparse op reads
+    [..., K], so such a layer stays dense instead of failing at load."""
+    rng = np.random.default_rng(0)
+    w = sp.prune_blocks_ref(rng.standard_normal((64, 1024)).astype(np.float32), 0.8, "1x4")
+    g = Graph(name="flatten-fc")
+    g.add_tensor("x", (1, 4, 4, 64))
+    g.inputs.append("x")
+    g.add_tensor("w", w.shape, np.float32, w)
+    g.add_tensor("y", (1, 64))
+    g.add_node("FULLY_CONNECTED", ["x", "w"], ["y"], {}, name="fc")
+    g.outputs = ["y"]
+    assert lower_sparse(g, "1x4") == [] and g.nodes[0].op == "FULLY_CONNECTED"

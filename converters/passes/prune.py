@@ -69,6 +69,9 @@ def lower_sparse(graph: Graph, block="1x4", min_zero_blocks: float = 0.5) -> lis
         w = _weights_nk(graph, node)
         if not _fits(w, bs) or (w.dtype == np.int8 and len(node.inputs) < 5):
             continue
+        x_shape, y_shape = graph.tensors[node.inputs[0]].shape, graph.tensors[node.outputs[0]].shape
+        if not x_shape or x_shape[-1] != w.shape[1] or y_shape[-1] != w.shape[0]:
+            continue  # SPARSE_FULLY_CONNECTED reads x as [..., K] and writes [..., N]
         values, cols, rowptr = sp.pack_block_csr_ref(w, bs)
         if 1.0 - len(cols) / (w.size // (bs[0] * bs[1])) < min_zero_blocks:
             continue
