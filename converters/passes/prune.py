@@ -34,21 +34,29 @@ def _weights_nk(graph: Graph, node):
     return None
 
 
-def _fits(w, bs) -> bool:
-    return w is not None and w.size >= MIN_WEIGHTS and w.shape[0] % bs[0] == 0 and w.shape[1] % bs[1] == 0
+def _candidate(graph: Graph, node, bs):
+    """The [N, K] weights when the layer can run as SPARSE_FULLY_CONNECTED with bs blocks:
+    >= MIN_WEIGHTS weights, a whole number of blocks, input [..., K] and output [..., N]."""
+    w = _weights_nk(graph, node)
+    if w is None or w.size < MIN_WEIGHTS or w.shape[0] % bs[0] or w.shape[1] % bs[1]:
+        return None
+    x_shape, y_shape = graph.tensors[node.inputs[0]].shape, graph.tensors[node.outputs[0]].shape
+    if not x_shape or x_shape[-1] != w.shape[1] or y_shape[-1] != w.shape[0]:
+        return None  # e.g. a FULLY_CONNECTED that flattens [1, H, W, C] into K
+    return w
 
 
 def prune_graph(graph: Graph, sparsity: float, block="1x4") -> list:
-    """Zero the `sparsity` fraction of smallest-L1 blocks in every candidate float layer
-    (FULLY_CONNECTED, 1x1 CONV2D with >= MIN_WEIGHTS weights whose shape is a whole number
-    of blocks). Returns the pruned node names; records them in graph.metadata."""
+    """Zero the `sparsity` fraction of smallest-L1 blocks in every float layer that can run
+    on the sparse kernels (_candidate). Returns the pruned node names; records them in
+    graph.metadata."""
     if not 0.0 <= float(sparsity) < 1.0:
         raise ConversionError(f"{graph.name}: sparsity={sparsity} must be in [0, 1)")
     bs = sp.block_shape(block)
     pruned = []
     for node in graph.nodes:
-        w = _weights_nk(graph, node)
-        if not _fits(w, bs) or w.dtype != np.float32:
+        w = _candidate(graph, node, bs)
+        if w is None or w.dtype != np.float32:
             continue
         t = graph.tensors[node.inputs[1]]
         name = graph.unique_name(f"{node.inputs[1]}/pruned")  # the source tensor may be shared
@@ -66,12 +74,9 @@ def lower_sparse(graph: Graph, block="1x4", min_zero_blocks: float = 0.5) -> lis
     bs = sp.block_shape(block)
     done = []
     for node in graph.nodes:
-        w = _weights_nk(graph, node)
-        if not _fits(w, bs) or (w.dtype == np.int8 and len(node.inputs) < 5):
+        w = _candidate(graph, node, bs)
+        if w is None or (w.dtype == np.int8 and len(node.inputs) < 5):
             continue
-        x_shape, y_shape = graph.tensors[node.inputs[0]].shape, graph.tensors[node.outputs[0]].shape
-        if not x_shape or x_shape[-1] != w.shape[1] or y_shape[-1] != w.shape[0]:
-            continue  # SPARSE_FULLY_CONNECTED reads x as [..., K] and writes [..., N]
         values, cols, rowptr = sp.pack_block_csr_ref(w, bs)
         if 1.0 - len(cols) / (w.size // (bs[0] * bs[1])) < min_zero_blocks:
             continue
