@@ -78,7 +78,8 @@ def load(model, input_shape: dict | None = None) -> Graph:
 def convert(model, quantize: str = "fp32", calibration=None, input_shape: dict | None = None,
             calibration_method: str = "minmax", percentile: float = 99.99, progress: bool = True,
             preprocessing: dict | None = None, patch: str | None = None, max_recompute: float = 0.15,
-            exclude=(), keep_float=()) -> Model:
+            exclude=(), keep_float=(), sparsity: float | None = None, sparse_block: str = "1x4",
+            sparse_kernels: bool = True) -> Model:
     """Convert a TFLite or ONNX model into an edgec Model (save() it to get a .edgec).
 
     quantize="int8" quantizes a float model after training: `calibration` is an iterable
@@ -91,12 +92,16 @@ def convert(model, quantize: str = "fp32", calibration=None, input_shape: dict |
     patch="RxC" / "RxC@TENSOR" for a fixed grid (and split tensor); outputs are unchanged.
     exclude=[node names] / keep_float=[edgec op types, e.g. "SOFTMAX"] stay float in an
     int8 model (quantize/dequantize ops are added around them).
+    sparsity=0.8 prunes that fraction of sparse_block ("1x4" or "4x1") weight blocks, by
+    magnitude, in FULLY_CONNECTED and 1x1 CONV2D layers, and runs them with the block-sparse
+    kernels (SPARSE_FULLY_CONNECTED); sparse_kernels=False keeps the pruned layers dense.
     """
     if quantize not in PRECISIONS:
         raise ConversionError(f"quantize={quantize!r}: choose one of {', '.join(PRECISIONS)}")
     try:
         return _convert(model, quantize, calibration, input_shape, calibration_method, percentile,
-                        progress, preprocessing, patch, max_recompute, exclude, keep_float)
+                        progress, preprocessing, patch, max_recompute, exclude, keep_float,
+                        (sparsity, sparse_block, sparse_kernels))
     except (ConversionError, TypeError):
         raise
     except Exception as e:  # malformed models reach numpy / passes in many ways
@@ -105,13 +110,18 @@ def convert(model, quantize: str = "fp32", calibration=None, input_shape: dict |
 
 
 def _convert(model, quantize, calibration, input_shape, calibration_method, percentile, progress,
-             preprocessing, patch=None, max_recompute=0.15, exclude=(), keep_float=()) -> Model:
+             preprocessing, patch=None, max_recompute=0.15, exclude=(), keep_float=(),
+             sparse=(None, "1x4", True)) -> Model:
     graph = load(model, input_shape=input_shape)
     if preprocessing:
         graph.metadata["preprocessing"] = dict(preprocessing)
     from .passes import run_passes
     from . import quantize as q
     run_passes(graph)
+    sparsity, sparse_block, sparse_kernels = sparse
+    if sparsity:
+        from .passes.prune import prune_graph
+        prune_graph(graph, sparsity, sparse_block)
     if quantize == "int8":
         batches = q.calibration_batches(calibration, graph)
         ranges = q.collect_ranges(graph, batches, calibration_method, percentile, progress)
@@ -129,6 +139,9 @@ def _convert(model, quantize, calibration, input_shape, calibration_method, perc
     q.lower_int8(graph)  # integer parameters for int8 nodes
     from .passes.lookup_mul import fuse_lookup_mul
     fuse_lookup_mul(graph)  # int8 x * f(x) (swish) as one table
+    if sparsity and sparse_kernels:
+        from .passes.prune import lower_sparse
+        lower_sparse(graph, sparse_block)
     if patch:
         from .plan.patch import apply_patch
         graph = apply_patch(graph, patch, max_recompute, progress)

@@ -57,6 +57,7 @@ class _Converter:
                 self.shapes[vi.name] = tuple(d.dim_value if d.HasField("dim_value") else -1 for d in t.shape.dim)
             self.dtypes[vi.name] = ONNX_DTYPES.get(t.elem_type) if t.elem_type != 11 else None
         self.names = {}             # onnx name -> graph tensor name
+        self.signs = {}             # Sign output -> its input (binary layers, passes/binarize.py)
         self.nhwc = set()           # graph tensors stored NHWC whose logical layout is NCHW
         self.views = {}             # (graph name, layout) -> converted copy
         self.users = {}
@@ -169,7 +170,7 @@ def _node(c, op, ins, outs, params=None, name=""):
 
 FOLDABLE = {"Shape", "Gather", "Unsqueeze", "Squeeze", "Concat", "Cast", "Slice", "Reshape", "Mul", "Add",
             "Sub", "Div", "Identity", "Constant", "ConstantOfShape", "Range", "Equal", "Where", "Flatten",
-            "Transpose", "Sqrt", "Floor", "Ceil", "Min", "Max", "Expand", "Neg", "Pow",
+            "Transpose", "Sqrt", "Floor", "Ceil", "Min", "Max", "Expand", "Neg", "Pow", "Sign",
             "DequantizeLinear", "QuantizeLinear"}
 
 
@@ -258,7 +259,7 @@ def _fold(c: _Converter, node) -> bool:
         elif fn is not None:
             r = fn(*ins)
         else:
-            r = {"Sqrt": np.sqrt, "Floor": np.floor, "Ceil": np.ceil, "Neg": np.negative}[op](x)
+            r = {"Sqrt": np.sqrt, "Floor": np.floor, "Ceil": np.ceil, "Neg": np.negative, "Sign": np.sign}[op](x)
     c.consts[node.output[0]] = np.asarray(r)
     return True
 
@@ -288,13 +289,16 @@ def _conv(c, node, ctx):
     if w is None or w.ndim != 4:
         raise ConversionError(f"{ctx}: only 2-D convolutions with constant weights are supported")
     b = c.const(node.input[2]) if len(node.input) > 2 and node.input[2] else None
-    x = c.nhwc_input(node.input[0])
     xs, ys = c.shape(node.input[0]), c.shape(node.output[0])
     oc, icg, kh, kw = w.shape
     groups = a.get("group", 1)
     strides, dil = tuple(a.get("strides", (1, 1))), tuple(a.get("dilations", (1, 1)))
-    p = {"stride_h": strides[0], "stride_w": strides[1], "dilation_h": dil[0], "dilation_w": dil[1],
-         **_pads(a, xs[2:], (kh, kw), strides, dil, ys[2:])}
+    pads = _pads(a, xs[2:], (kh, kw), strides, dil, ys[2:])
+    if node.input[0] in c.signs:  # Conv(Sign(x), +-alpha): a binary layer (passes/binarize.py)
+        from .passes.binarize import lower_binary_conv
+        return lower_binary_conv(c, node, ctx, c.signs[node.input[0]], pads, strides, dil)
+    x = c.nhwc_input(node.input[0])
+    p = {"stride_h": strides[0], "stride_w": strides[1], "dilation_h": dil[0], "dilation_w": dil[1], **pads}
     y = c.output(node.output[0], True)
     bias = c.g.add_constant(f"{y}/bias", b.astype(np.float32)).name if b is not None else ""
     if groups > 1 and icg == 1 and groups == xs[1]:
@@ -303,6 +307,18 @@ def _conv(c, node, ctx):
     else:
         wt = c.g.add_constant(f"{y}/weights", np.transpose(w, (0, 2, 3, 1)).astype(np.float32)).name
         _node(c, "CONV2D", [x, wt, bias], [y], {**p, "groups": groups}, node.name)
+
+
+@handles("Sign")
+def _sign(c, node, ctx):
+    """Sign(x) is a binarized input: only Convs with +-alpha weights may read it, and they
+    binarize x themselves (BINARY_CONV2D), so Sign emits no op."""
+    from .passes.binarize import sign_consumers_ok
+    why = sign_consumers_ok(c, node.output[0])
+    if why:
+        raise ConversionError(f"{ctx}: Sign is supported as the binarized input of Conv layers with +-alpha "
+                              f"weights (binary layers); here {why}")
+    c.signs[node.output[0]] = node.input[0]
 
 
 @handles("ConvTranspose")
@@ -762,6 +778,9 @@ def _matmul(c, node, ctx):
             b = b  # already [N, K]
     else:
         b = b.T if b is not None and b.ndim == 2 else None
+    if node.input[0] in c.signs:  # Gemm / MatMul(Sign(x), +-alpha): a binary layer
+        from .passes.binarize import lower_binary_fc
+        return lower_binary_fc(c, node, ctx, c.signs[node.input[0]])
     if len(c.shape(node.input[0])) < 2 or (b is None and len(c.shape(node.input[1])) < 2):
         raise ConversionError(f"{ctx}: MatMul with 1-D operands is not supported")
     x = c.logical_input(node.input[0])

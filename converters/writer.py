@@ -102,16 +102,22 @@ def write_model(graph: Graph) -> bytes:
         pos = fmt.align(pos)
         layout.append((sid, pos, data))
         pos += len(data)
-    const_start = fmt.align(pos)
-    const_blob = bytearray()
+    # block-sparse CSR tensors (values, cols, rowptr) go to the SPARSE_WEIGHTS section
+    sparse = {t for node in graph.nodes if node.op == "SPARSE_FULLY_CONNECTED" for t in node.inputs[1:4]}
     const_offsets = {}
-    for n in names:
-        t = graph.tensors[n]
-        if t.is_constant:
-            pad = fmt.align(len(const_blob)) - len(const_blob)
-            const_blob.extend(b"\0" * pad)
-            const_offsets[n] = const_start + len(const_blob)
-            const_blob.extend(np.ascontiguousarray(t.data).astype(t.dtype.newbyteorder("<")).tobytes())
+
+    def blob_of(start, members):
+        blob = bytearray()
+        for n in members:
+            t = graph.tensors[n]
+            blob.extend(b"\0" * (fmt.align(len(blob)) - len(blob)))
+            const_offsets[n] = start + len(blob)
+            blob.extend(np.ascontiguousarray(t.data).astype(t.dtype.newbyteorder("<")).tobytes())
+        return blob
+    const_start = fmt.align(pos)
+    const_blob = blob_of(const_start, [n for n in names if graph.tensors[n].is_constant and n not in sparse])
+    sparse_start = fmt.align(const_start + len(const_blob))
+    sparse_blob = blob_of(sparse_start, [n for n in names if graph.tensors[n].is_constant and n in sparse])
 
     records = []
     for n, (noff, nlen) in zip(names, name_refs):
@@ -132,6 +138,9 @@ def write_model(graph: Graph) -> bytes:
     layout[0] = ("TENSORS", layout[0][1], b"".join(records))
     layout.append(("CONSTANTS", const_start, bytes(const_blob)))
     table_off = fmt.align(const_start + len(const_blob), 8)
+    if sparse_blob:
+        layout.append(("SPARSE_WEIGHTS", sparse_start, bytes(sparse_blob)))
+        table_off = fmt.align(sparse_start + len(sparse_blob), 8)
 
     out = bytearray(table_off + len(layout) * fmt.SECTION.size)
     for sid, off, data in layout:

@@ -37,7 +37,8 @@ def cmd_convert(args):
                       calibration=args.calibration, calibration_method=args.calibration_method,
                       preprocessing=meta.get("preprocessing"), patch=args.patch, max_recompute=args.max_recompute,
                       exclude=args.exclude.split(",") if args.exclude else (),
-                      keep_float=args.keep_float.split(",") if args.keep_float else ())
+                      keep_float=args.keep_float.split(",") if args.keep_float else (),
+                      sparsity=args.sparsity, sparse_block=args.sparse_block)
     out = Path(args.output or Path(args.model).with_suffix(".edgec"))
     m.save(out)
     it = edgec.Interpreter(out)
@@ -236,6 +237,9 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--patch", metavar="auto|RxC[@TENSOR]",
                    help="run the first stage patch by patch (MCUNetV2) to cut peak memory")
     c.add_argument("--max-recompute", type=float, default=0.15, help="--patch auto: extra MACs allowed (0.15)")
+    c.add_argument("--sparsity", type=float, help="prune this fraction of weight blocks (FC, 1x1 conv) and use "
+                   "the block-sparse kernels, e.g. 0.8")
+    c.add_argument("--sparse-block", choices=["1x4", "4x1"], default="1x4", help="--sparsity block shape")
     c.add_argument("--mean", type=float, help="input preprocessing stored in the model: (x - mean) / std")
     c.add_argument("--std", type=float)
     c.set_defaults(fn=cmd_convert)

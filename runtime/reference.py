@@ -598,3 +598,38 @@ def _dispatch(float_fn, int8_fn):
 
 for _name, _fn in INT8_OPS.items():
     OPS[_name] = _dispatch(OPS[_name], _fn)
+
+
+# -- block-sparse weights (runtime/sparse.py defines the format) -----------------------------
+
+@op("SPARSE_FULLY_CONNECTED")
+def sparse_fully_connected(inputs, p, outputs, specs=None):
+    """FULLY_CONNECTED of the unpacked dense weights (x [..., K] -> y [..., N])."""
+    from .sparse import unpack_block_csr_ref
+    x, values, cols, rowptr = inputs[:4]
+    block = (p["block_h"], p["block_w"])
+    w = unpack_block_csr_ref(values, cols, rowptr, (outputs[0].shape[-1], x.shape[-1]), block)
+    if x.dtype == np.int8:
+        q = {"requant": p.get("requant", 0), "q_min": p["q_min"], "q_max": p["q_max"]}
+        return fully_connected_int8([x, w] + list(inputs[4:7]), q, outputs, specs)
+    return fully_connected([x, w, inputs[4] if len(inputs) > 4 else None], p, outputs, specs)
+
+
+# -- binary layers (runtime/bnn.py defines the formats) ----------------------------------------
+
+@op("BINARY_CONV2D")
+def binary_conv2d(inputs, p, outputs, specs=None):
+    """acc = exact integer sum of sign(x) * w over in-image taps (padding taps are 0);
+    y = clamp(float32(acc) * scale + bias)."""
+    from .bnn import binarize_ref, unpack_sign_bits_ref
+    x, bits, scale, bias = (list(inputs) + [None])[:4]
+    xs = binarize_ref(x).astype(np.int32)
+    w = unpack_sign_bits_ref(bits, x.shape[3]).astype(np.int32)
+    oc, kh, kw, c = w.shape
+    _, oh, ow, _ = outputs[0].shape
+    win = _windows(_pad_nhwc(xs, p, 0), kh, kw, p, oh, ow)
+    acc = np.tensordot(win.astype(np.int32), w, axes=([3, 4, 5], [1, 2, 3]))  # [N, OH, OW, OC]
+    y = acc.astype(F32) * scale.astype(F32)
+    if bias is not None:
+        y = (y + bias.astype(F32)).astype(F32)
+    return [_clamp(y, p["act_min"], p["act_max"])]

@@ -115,7 +115,9 @@ static edgec_status check_name(const edgec_model *m, uint32_t off, uint32_t len,
     return EDGEC_OK;
 }
 
+/* Constant data lies in CONSTANTS or in SPARSE_WEIGHTS (block-sparse CSR tensors, format.h). */
 static edgec_status check_tensors(const edgec_model *m, uint64_t const_begin, uint64_t const_end,
+                                  uint64_t sparse_begin, uint64_t sparse_end,
                                   msgbuf *msg) {
     int32_t i, d;
     uint64_t arena_end = 0;
@@ -147,9 +149,10 @@ static edgec_status check_tensors(const edgec_model *m, uint64_t const_begin, ui
                         t->zero_point, edgec_dtype_name(t->dtype));
         switch (t->storage) {
         case EDGEC_STORAGE_CONSTANT:
-            if (t->offset < const_begin || t->offset % 16 || !fits(t->offset, t->nbytes, const_end))
+            if (t->offset % 16 || !((t->offset >= const_begin && fits(t->offset, t->nbytes, const_end)) ||
+                                    (t->offset >= sparse_begin && fits(t->offset, t->nbytes, sparse_end))))
                 return fail(msg, EDGEC_ERR_FORMAT,
-                            "tensor %d: constant data (offset %llu, %llu bytes) is outside CONSTANTS or misaligned",
+                            "tensor %d: constant data (offset %llu, %llu bytes) is outside CONSTANTS and SPARSE_WEIGHTS or misaligned",
                             i, (unsigned long long)t->offset, (unsigned long long)t->nbytes);
             break;
         case EDGEC_STORAGE_ARENA:
@@ -363,14 +366,17 @@ edgec_status edgec_model_open(const void *data, size_t size, uint32_t flags, edg
     if (!s) {
         /* find the CONSTANTS section bounds again for the constant range check */
         const edgec_section_entry *table = (const edgec_section_entry *)(m->data + h->section_table_offset);
-        uint64_t cb = 0, ce = 0;
+        uint64_t cb = 0, ce = 0, sb = 0, se = 0;
         uint32_t i;
         for (i = 0; i < h->section_count; ++i)
             if (table[i].id == EDGEC_SECTION_CONSTANTS) {
                 cb = table[i].offset;
                 ce = table[i].offset + table[i].size;
+            } else if (table[i].id == EDGEC_SECTION_SPARSE_WEIGHTS) {
+                sb = table[i].offset;
+                se = table[i].offset + table[i].size;
             }
-        s = check_tensors(m, cb, ce, &msg);
+        s = check_tensors(m, cb, ce, sb, se, &msg);
     }
     if (!s) s = check_graph(m, &msg);
     if (!s) s = check_ops(m, &msg);

@@ -280,6 +280,48 @@ typedef struct {
     int32_t round_half_even;     /* 0: half away from zero (TFLite), 1: half to even (ONNX) */
 } edgec_quantize_params;         /* same size as edgec_none_params: older files read as 0 */
 
+/* SPARSE_FULLY_CONNECTED: FULLY_CONNECTED (and 1x1, stride-1, unpadded CONV2D: x [..., K]
+ * -> y [..., N] with M = x.count / K rows) whose [N, K] weights are block-sparse.
+ * Block-sparse weight format (issue #7; runtime/sparse.py has the _ref pack/unpack):
+ *   blocks are block_h x block_w = 1x4 (one output, 4 consecutive inputs) or 4x1 (4
+ *   consecutive outputs, one input); N % block_h == 0 and K % block_w == 0. The block grid
+ *   [N / block_h, K / block_w] is stored as CSR of its nonzero blocks:
+ *     input 1 values  [nnzb, block_h * block_w], x's dtype (fp32 or int8), row-major in a block
+ *     input 2 cols    int32[nnzb]: block column, strictly increasing within a block row
+ *     input 3 rowptr  int32[N / block_h + 1]: rowptr[0] = 0, non-decreasing, last = nnzb
+ *   then input 4 bias (float32[N] / int32[N], optional) and for int8 inputs 5, 6
+ *   multiplier, shift int32[N] (as CONV2D int8). The three CSR tensors live in the
+ *   SPARSE_WEIGHTS section (constants by another name: same 64-byte alignment, same
+ *   tensor records); prepare validates them, so a malformed CSR fails at load.
+ * Semantics: exactly FULLY_CONNECTED with the unpacked dense weights; int8 is bit-exact
+ * with the dense int8 kernels (zero weights add nothing to the int32 sum). */
+typedef struct {
+    int32_t block_h, block_w;
+    float act_min, act_max;
+    int32_t q_min, q_max;
+    int32_t requant;             /* int8, as FULLY_CONNECTED: 0 integer (inputs 5, 6 multiplier,
+                                  * shift); 1 TFLite's per-channel double path, input 5 =
+                                  * w_scale float32[N], input 6 absent */
+} edgec_sparse_fully_connected_params;
+
+/* BINARY_CONV2D (issue #7): XNOR-popcount convolution of binarized activations and weights.
+ *   input 0  x float32 NHWC [N,H,W,C], binarized as sign(x): +1 (x > 0), -1 (x < 0),
+ *            0 (x == 0 or NaN) -- ONNX Sign; taps outside the image are 0 (zero padding of
+ *            the binarized input: what ONNX Conv(Sign(x)) with pads computes)
+ *   input 1  weight sign bits uint8 [OC, KH, KW, CB], CB = 8 * ceil(C / 64): per tap, C bits
+ *            (bit b of byte i: channel 8i + b is -1; 0 bits: +1), zero bits after C; read as
+ *            little-endian 64-bit words (runtime/bnn.py has the _ref pack/unpack)
+ *   input 2  scale float32[OC] (per-channel |alpha|), input 3 bias float32[OC] (optional)
+ *   y[n,oy,ox,oc] = clamp(float(acc) * scale[oc] + bias[oc]), acc = sum over in-image taps
+ *   and channels of sign(x) * w: an exact integer, = nonzero - 2 * popcount(nz & (neg ^ w)).
+ * Binary fully-connected layers run as a 1x1 BINARY_CONV2D on x reshaped to [M, 1, 1, K]. */
+typedef struct {
+    int32_t stride_h, stride_w;
+    int32_t dilation_h, dilation_w;
+    int32_t pad_top, pad_left, pad_bottom, pad_right;
+    float act_min, act_max;
+} edgec_binary_conv2d_params;
+
 typedef struct {
     int32_t unused;
 } edgec_none_params;             /* RESHAPE, QUANTIZE, DEQUANTIZE, ... */
