@@ -47,6 +47,11 @@ def test_layout_needs_few_transposes(models_dir):
     m = edgec.convert(models_dir / "PP-OCRv6_det_small.onnx", input_shape={"x": (1, 3, 320, 320)})
     ops = [n.op for n in m.graph.nodes]
     assert ops.count("TRANSPOSE") == 2 and ops.count("CONV2D") > 40
+    # Paddle2ONNX's bias adds (Conv -> Add, and the DB head's Conv -> DepthToSpace -> Add)
+    # fold into conv biases (converters/passes/bias_add.py); test_ppocr_matches_onnxruntime
+    # checks the outputs
+    g = m.graph
+    assert not [n.name for n in g.nodes if n.op == "ADD" and any(g.tensors[i].is_constant for i in n.inputs)]
 
 
 def test_dynamic_input_needs_shape(models_dir):
