@@ -108,6 +108,18 @@ def fully_connected(inputs, p, outputs, specs=None):
     return [_clamp(out, p["act_min"], p["act_max"]).reshape(outputs[0].shape)]
 
 
+@op("LUT_FULLY_CONNECTED")
+def lut_fully_connected(inputs, p, outputs, specs=None):
+    """Low-bit weights (T-MAC): semantics and the blob format in runtime/lowbit.py."""
+    from .lowbit import HEADER, lut_fully_connected_ref
+    x, w, b = (inputs + [None])[:3]
+    _magic, bits, group, n, k = HEADER.unpack_from(bytes(w[:HEADER.size]))[:5]
+    if (bits, group, n, k) != (p["bits"], p["group_size"], p["n"], p["k"]):
+        raise ValueError(f"params (bits, group, N, K) {(p['bits'], p['group_size'], p['n'], p['k'])} "
+                         f"disagree with the weights' header {(bits, group, n, k)}")
+    y = lut_fully_connected_ref(x.reshape(-1, k), w, b, p["act_min"], p["act_max"])
+    return [y.reshape(outputs[0].shape)]
+
 @op("BATCH_MATMUL")
 def batch_matmul(inputs, p, outputs, specs=None):
     a, b = inputs

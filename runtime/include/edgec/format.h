@@ -280,6 +280,42 @@ typedef struct {
     int32_t round_half_even;     /* 0: half away from zero (TFLite), 1: half to even (ONNX) */
 } edgec_quantize_params;         /* same size as edgec_none_params: older files read as 0 */
 
+/* LUT_FULLY_CONNECTED (T-MAC table-lookup GEMM over low-bit weights): inputs x float32
+ * [..., K], w = one low-bit blob (uint8 CONSTANT, edgec_lowbit_header below), optional bias
+ * float32 [N]; output float32 [..., N]. x is quantized per row to int8 inside the op; exact
+ * semantics in runtime/lowbit.py (lut_fully_connected_ref) and OPS.md. bits, group_size, n
+ * and k repeat the blob's header and must equal it. */
+typedef struct {
+    int32_t bits, group_size, n, k;
+    float act_min, act_max;
+} edgec_lut_fully_connected_params;
+
+/*
+ * Low-bit weights (the format of EDGEC_SECTION_LOWBIT_WEIGHTS; in IR 1.0 each blob is a
+ * uint8 CONSTANT tensor of the CONSTANTS section, 64-aligned and used in place, so the
+ * reader's constant bounds checks cover it). w[n, k] = scale[n, g] * (q[n, k] - zero[n, g]),
+ * g = k / group_size, q in [0, 2^bits). With n_pad = N rounded up to 32, k8 = K rounded
+ * up to 8, kp = k8 / 8 and groups = ceil(K / group_size), a blob is, in order:
+ *   edgec_lowbit_header                           32 bytes
+ *   planes  uint8 [n_pad/32][kp][bits][32]        byte j of (block nb, k pair p, plane b) =
+ *           idx(nb*32 + j, 8p) | idx(nb*32 + j, 8p + 4) << 4, where
+ *           idx(n, k0) = sum_{t<4} ((q[n, k0 + t] >> b) & 1) << t   (q = 0 past N and K)
+ *   scales  uint16 [n_pad/32][groups][32]         IEEE half floats (0 past N)
+ *   zeros   uint8  [n_pad/32][groups][32]         zero points, < 2^bits
+ * nbytes = 32 + n_pad*k8*bits/8 + 3*n_pad*groups. Each 4-bit idx selects one of 16 partial
+ * sums of 4 activations (the T-MAC table), the two nibbles of a byte index the tables of
+ * two consecutive groups of 4, and 32 bytes fill one 256-bit shuffle (two 128-bit ones).
+ */
+#define EDGEC_LOWBIT_MAGIC 0x3157424Cu /* "LBW1" read as a little-endian u32 */
+typedef struct {
+    uint32_t magic;       /* EDGEC_LOWBIT_MAGIC */
+    int32_t bits;         /* 1..4 (the converter writes 2, 3, 4) */
+    int32_t group_size;   /* 32, 64 or 128 */
+    int32_t n, k;         /* logical weight shape [N, K] */
+    int32_t reserved[3];  /* 0 */
+} edgec_lowbit_header;
+EDGEC_STATIC_ASSERT(sizeof(edgec_lowbit_header) == 32, lowbit_header_size);
+
 typedef struct {
     int32_t unused;
 } edgec_none_params;             /* RESHAPE, QUANTIZE, DEQUANTIZE, ... */

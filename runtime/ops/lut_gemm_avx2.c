@@ -1,0 +1,110 @@
+/* x86 AVX2 (+F16C) block kernel of the T-MAC LUT GEMM (contract in lut_gemm.h): one
+ * 32-byte load holds the 4-bit table indices of 32 columns for two groups of 4
+ * activations; pshufb looks up the low and high bytes of the int16 partial sums, an
+ * unpack joins them exactly, and int16 sums per bit plane stay exact for a whole group
+ * (<= 16 k pairs * 1024). Per group: planes combined in int32, zero point, then
+ * acc += scale * float(I) with a separate multiply and add (same rounding as the reference). */
+#include "lut_gemm.h"
+
+#if defined(EDGEC_LUT_HAVE_AVX2)
+#include <cpuid.h>
+#include <immintrin.h>
+
+#define LUT_AVX2 __attribute__((target("avx2,f16c")))
+
+int edgec_lut_avx2_supported(void) {
+    static int cached = -1;
+    if (cached < 0) {
+        unsigned a, b, c, d;
+        int avx2 = 0, f16c = 0;
+        if (__get_cpuid(1, &a, &b, &c, &d)) f16c = (c & bit_F16C) != 0 && (c & bit_AVX) != 0;
+        if (__get_cpuid_count(7, 0, &a, &b, &c, &d)) avx2 = (b & bit_AVX2) != 0;
+        cached = avx2 && f16c;
+    }
+    return cached;
+}
+
+/* int32 lanes of columns [8c, 8c + 8) from the two int16 accumulators of one plane:
+ * lo holds columns [0,8) | [16,24), hi holds [8,16) | [24,32) (pshufb/unpack lane order) */
+static inline LUT_AVX2 __m256i widen(__m256i lo, __m256i hi, int c) {
+    switch (c) {
+    case 0: return _mm256_cvtepi16_epi32(_mm256_castsi256_si128(lo));
+    case 1: return _mm256_cvtepi16_epi32(_mm256_castsi256_si128(hi));
+    case 2: return _mm256_cvtepi16_epi32(_mm256_extracti128_si256(lo, 1));
+    default: return _mm256_cvtepi16_epi32(_mm256_extracti128_si256(hi, 1));
+    }
+}
+
+static inline __attribute__((always_inline)) LUT_AVX2 void block_bits(const edgec_lut_weights *w, int32_t nb,
+                                                                     const uint8_t *row, float *out,
+                                                                     const int bits) {
+    const int32_t *gsum = (const int32_t *)(const void *)(row + (size_t)w->k8 * 8);
+    const uint8_t *pl = w->planes + (size_t)nb * w->kpairs * bits * EDGEC_LUT_NB;
+    const size_t sz = (size_t)nb * w->groups * EDGEC_LUT_NB;
+    const int32_t ppg = w->group / 8;
+    const __m256i nib = _mm256_set1_epi8(0x0f);
+    __m256 f0 = _mm256_setzero_ps(), f1 = f0, f2 = f0, f3 = f0;
+    int32_t g, p;
+    int b, c;
+    for (g = 0; g < w->groups; ++g) {
+        const int32_t p_end = (g + 1) * ppg < w->kpairs ? (g + 1) * ppg : w->kpairs;
+        __m256i acc[4][2];
+        __m256i P[4];
+        for (b = 0; b < bits; ++b) acc[b][0] = acc[b][1] = _mm256_setzero_si256();
+        for (p = g * ppg; p < p_end; ++p) {
+            const uint8_t *t = row + (size_t)p * 64;
+            const __m256i tl0 = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)t));
+            const __m256i th0 = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(t + 16)));
+            const __m256i tl1 = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(t + 32)));
+            const __m256i th1 = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(t + 48)));
+            for (b = 0; b < bits; ++b, pl += EDGEC_LUT_NB) {
+                const __m256i v = _mm256_loadu_si256((const __m256i *)pl);
+                const __m256i i0 = _mm256_and_si256(v, nib), i1 = _mm256_and_si256(_mm256_srli_epi16(v, 4), nib);
+                const __m256i l0 = _mm256_shuffle_epi8(tl0, i0), h0 = _mm256_shuffle_epi8(th0, i0);
+                const __m256i l1 = _mm256_shuffle_epi8(tl1, i1), h1 = _mm256_shuffle_epi8(th1, i1);
+                acc[b][0] = _mm256_add_epi16(acc[b][0], _mm256_add_epi16(_mm256_unpacklo_epi8(l0, h0),
+                                                                         _mm256_unpacklo_epi8(l1, h1)));
+                acc[b][1] = _mm256_add_epi16(acc[b][1], _mm256_add_epi16(_mm256_unpackhi_epi8(l0, h0),
+                                                                         _mm256_unpackhi_epi8(l1, h1)));
+            }
+        }
+        for (c = 0; c < 4; ++c) {
+            P[c] = widen(acc[0][0], acc[0][1], c);
+            for (b = 1; b < bits; ++b)
+                P[c] = _mm256_add_epi32(P[c], _mm256_slli_epi32(widen(acc[b][0], acc[b][1], c), b));
+        }
+        {
+            const __m256i A = _mm256_set1_epi32(gsum[g]);
+            const uint8_t *z = w->zeros + sz + (size_t)g * EDGEC_LUT_NB;
+            const uint16_t *s = w->scales + sz + (size_t)g * EDGEC_LUT_NB;
+#define LUT_GROUP_TERM(F, C)                                                                              \
+    do {                                                                                                  \
+        const __m256i zc = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(z + 8 * (C))));        \
+        const __m256i I = _mm256_sub_epi32(P[C], _mm256_mullo_epi32(zc, A));                             \
+        const __m256 sc = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(s + 8 * (C))));             \
+        F = _mm256_add_ps(F, _mm256_mul_ps(sc, _mm256_cvtepi32_ps(I)));                                   \
+    } while (0)
+            LUT_GROUP_TERM(f0, 0);
+            LUT_GROUP_TERM(f1, 1);
+            LUT_GROUP_TERM(f2, 2);
+            LUT_GROUP_TERM(f3, 3);
+#undef LUT_GROUP_TERM
+        }
+    }
+    _mm256_storeu_ps(out, f0);
+    _mm256_storeu_ps(out + 8, f1);
+    _mm256_storeu_ps(out + 16, f2);
+    _mm256_storeu_ps(out + 24, f3);
+}
+
+LUT_AVX2 void edgec_lut_block_avx2(const edgec_lut_weights *w, int32_t nb, const uint8_t *row, float *acc) {
+    switch (w->bits) {
+    case 1: block_bits(w, nb, row, acc, 1); break;
+    case 2: block_bits(w, nb, row, acc, 2); break;
+    case 3: block_bits(w, nb, row, acc, 3); break;
+    default: block_bits(w, nb, row, acc, 4); break;
+    }
+}
+#else
+typedef int edgec_lut_avx2_unused; /* ISO C forbids an empty translation unit */
+#endif
