@@ -35,43 +35,52 @@ static inline LUT_AVX2 __m256i widen(__m256i lo, __m256i hi, int c) {
     }
 }
 
+/* One plane's lookups for k pair p: two groups of 4 activations, 32 columns, added into
+ * the plane's int16 accumulators (lo: columns [0,8)|[16,24), hi: [8,16)|[24,32)). */
+#define LUT_PLANE(PTR, LO, HI)                                                                            \
+    do {                                                                                                  \
+        const __m256i v = _mm256_loadu_si256((const __m256i *)(PTR));                                     \
+        const __m256i i0 = _mm256_and_si256(v, nib), i1 = _mm256_and_si256(_mm256_srli_epi16(v, 4), nib); \
+        const __m256i l0 = _mm256_shuffle_epi8(tl0, i0), h0 = _mm256_shuffle_epi8(th0, i0);              \
+        const __m256i l1 = _mm256_shuffle_epi8(tl1, i1), h1 = _mm256_shuffle_epi8(th1, i1);              \
+        LO = _mm256_add_epi16(LO, _mm256_add_epi16(_mm256_unpacklo_epi8(l0, h0), _mm256_unpacklo_epi8(l1, h1))); \
+        HI = _mm256_add_epi16(HI, _mm256_add_epi16(_mm256_unpackhi_epi8(l0, h0), _mm256_unpackhi_epi8(l1, h1))); \
+    } while (0)
+
+/* Planes are visited two at a time (all k pairs of the group for planes b0, b0 + 1), so
+ * four accumulators, four tables and the temporaries fit the 16 ymm registers. */
 static inline __attribute__((always_inline)) LUT_AVX2 void block_bits(const edgec_lut_weights *w, int32_t nb,
                                                                      const uint8_t *row, float *out,
                                                                      const int bits) {
     const int32_t *gsum = (const int32_t *)(const void *)(row + (size_t)w->k8 * 8);
-    const uint8_t *pl = w->planes + (size_t)nb * w->kpairs * bits * EDGEC_LUT_NB;
+    const uint8_t *base = w->planes + (size_t)nb * w->kpairs * bits * EDGEC_LUT_NB;
     const size_t sz = (size_t)nb * w->groups * EDGEC_LUT_NB;
     const int32_t ppg = w->group / 8;
     const __m256i nib = _mm256_set1_epi8(0x0f);
     __m256 f0 = _mm256_setzero_ps(), f1 = f0, f2 = f0, f3 = f0;
     int32_t g, p;
-    int b, c;
+    int b0, c;
     for (g = 0; g < w->groups; ++g) {
-        const int32_t p_end = (g + 1) * ppg < w->kpairs ? (g + 1) * ppg : w->kpairs;
-        __m256i acc[4][2];
+        const int32_t p_begin = g * ppg, p_end = (g + 1) * ppg < w->kpairs ? (g + 1) * ppg : w->kpairs;
         __m256i P[4];
-        for (b = 0; b < bits; ++b) acc[b][0] = acc[b][1] = _mm256_setzero_si256();
-        for (p = g * ppg; p < p_end; ++p) {
-            const uint8_t *t = row + (size_t)p * 64;
-            const __m256i tl0 = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)t));
-            const __m256i th0 = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(t + 16)));
-            const __m256i tl1 = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(t + 32)));
-            const __m256i th1 = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(t + 48)));
-            for (b = 0; b < bits; ++b, pl += EDGEC_LUT_NB) {
-                const __m256i v = _mm256_loadu_si256((const __m256i *)pl);
-                const __m256i i0 = _mm256_and_si256(v, nib), i1 = _mm256_and_si256(_mm256_srli_epi16(v, 4), nib);
-                const __m256i l0 = _mm256_shuffle_epi8(tl0, i0), h0 = _mm256_shuffle_epi8(th0, i0);
-                const __m256i l1 = _mm256_shuffle_epi8(tl1, i1), h1 = _mm256_shuffle_epi8(th1, i1);
-                acc[b][0] = _mm256_add_epi16(acc[b][0], _mm256_add_epi16(_mm256_unpacklo_epi8(l0, h0),
-                                                                         _mm256_unpacklo_epi8(l1, h1)));
-                acc[b][1] = _mm256_add_epi16(acc[b][1], _mm256_add_epi16(_mm256_unpackhi_epi8(l0, h0),
-                                                                         _mm256_unpackhi_epi8(l1, h1)));
+        for (c = 0; c < 4; ++c) P[c] = _mm256_setzero_si256();
+        for (b0 = 0; b0 < bits; b0 += 2) {
+            const int two = bits - b0 >= 2;
+            const uint8_t *pl = base + ((size_t)p_begin * bits + (size_t)b0) * EDGEC_LUT_NB;
+            __m256i a0 = _mm256_setzero_si256(), a1 = a0, b0lo = a0, b0hi = a0;
+            for (p = p_begin; p < p_end; ++p, pl += bits * EDGEC_LUT_NB) {
+                const uint8_t *t = row + (size_t)p * 64;
+                const __m256i tl0 = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)t));
+                const __m256i th0 = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(t + 16)));
+                const __m256i tl1 = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(t + 32)));
+                const __m256i th1 = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(t + 48)));
+                LUT_PLANE(pl, a0, a1);
+                if (two) LUT_PLANE(pl + EDGEC_LUT_NB, b0lo, b0hi);
             }
-        }
-        for (c = 0; c < 4; ++c) {
-            P[c] = widen(acc[0][0], acc[0][1], c);
-            for (b = 1; b < bits; ++b)
-                P[c] = _mm256_add_epi32(P[c], _mm256_slli_epi32(widen(acc[b][0], acc[b][1], c), b));
+            for (c = 0; c < 4; ++c) {
+                P[c] = _mm256_add_epi32(P[c], _mm256_slli_epi32(widen(a0, a1, c), b0));
+                if (two) P[c] = _mm256_add_epi32(P[c], _mm256_slli_epi32(widen(b0lo, b0hi, c), b0 + 1));
+            }
         }
         {
             const __m256i A = _mm256_set1_epi32(gsum[g]);

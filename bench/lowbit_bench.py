@@ -1,0 +1,182 @@
+"""Low-bit weights (T-MAC LUT GEMM) against onnxruntime's MatMulNBits, interleaved in one
+process, 1 thread; prints Markdown rows for BENCHMARKS.md ("Low-bit weights").
+
+    python bench/lowbit_bench.py gemv  [--rounds 7] [--k 4096] [--n 4096]
+    python bench/lowbit_bench.py gemm  [--m 64]           (batched LUT GEMM)
+    python bench/lowbit_bench.py conv  [--rounds 7]        (PP-OCR rec, 1x1 convs in 4 bits vs int8)
+
+gemv/gemm: an ONNX MatMul x[M, K] . W[K, N] (W ~ N(0, 1/K)) converted with
+edgec.convert(quantize=int4|int3|int2) and, for onnxruntime, quantized by
+matmul_nbits_quantizer (4 bits, block 32, accuracy_level 4: int8 activations, as ours).
+Error: max |y - y_fp32| / max |y_fp32| and SNR in dB against onnxruntime fp32.
+"""
+from __future__ import annotations
+
+import argparse
+import platform
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+
+def matmul_onnx(path: Path, m: int, k: int, n: int, seed: int = 0):
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+    w = (np.random.default_rng(seed).standard_normal((k, n)) / np.sqrt(k)).astype(np.float32)
+    g = helper.make_graph([helper.make_node("MatMul", ["x", "w"], ["y"], name="matmul")], "matmul",
+                          [helper.make_tensor_value_info("x", TensorProto.FLOAT, [m, k])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [m, n])],
+                          [numpy_helper.from_array(w, "w")])
+    model = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.save(model, str(path))
+    return path
+
+
+def matmul_nbits(src: Path, dst: Path, block: int = 32, accuracy_level: int = 4) -> Path:
+    import onnx
+    from onnxruntime.quantization import matmul_nbits_quantizer as mnq
+    cfg = mnq.DefaultWeightOnlyQuantConfig(block_size=block, is_symmetric=False, accuracy_level=accuracy_level)
+    q = mnq.MatMulNBitsQuantizer(onnx.load(str(src)), algo_config=cfg)
+    q.process()
+    q.model.save_model_to_file(str(dst))
+    assert any(n.op_type == "MatMulNBits" for n in onnx.load(str(dst)).graph.node), "no MatMulNBits node"
+    return dst
+
+
+def ort_runner(path: Path):
+    import onnxruntime as ort
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = 1
+    so.inter_op_num_threads = 1
+    sess = ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
+    name = sess.get_inputs()[0].name
+    return lambda x: sess.run(None, {name: x})[0]
+
+
+def edgec_runner(model):
+    import edgec
+    it = edgec.Interpreter(model.to_bytes() if hasattr(model, "to_bytes") else model, num_threads=1)
+    name = it.inputs[0].name
+    return lambda x: next(iter(it.run({name: x}).values()))
+
+
+def interleaved(runners: dict, x, rounds: int, min_s: float = 0.2) -> dict:
+    """Median seconds per call over `rounds` interleaved rounds (each round: every runner
+    for >= min_s, its per-call mean), one process."""
+    for fn in runners.values():  # warm up
+        for _ in range(3):
+            fn(x)
+    iters = {}
+    for name, fn in runners.items():
+        t0, c = time.perf_counter(), 0
+        while time.perf_counter() - t0 < min_s:
+            fn(x)
+            c += 1
+        iters[name] = max(c, 3)
+    per = {name: [] for name in runners}
+    for _ in range(rounds):
+        for name, fn in runners.items():
+            t0 = time.perf_counter()
+            for _ in range(iters[name]):
+                fn(x)
+            per[name].append((time.perf_counter() - t0) / iters[name])
+    return {name: float(np.median(v)) for name, v in per.items()}
+
+
+def error(got, want) -> tuple:
+    got, want = np.asarray(got, np.float64), np.asarray(want, np.float64)
+    rel = float(np.abs(got - want).max() / np.abs(want).max())
+    snr = float(10 * np.log10((want ** 2).sum() / max(((got - want) ** 2).sum(), 1e-30)))
+    return rel, snr
+
+
+def bench_matmul(m: int, k: int, n: int, rounds: int, tmp: Path, nbits_peer: bool = True):
+    import edgec
+    src = matmul_onnx(tmp / "matmul.onnx", m, k, n)
+    x = np.random.default_rng(1).standard_normal((m, k)).astype(np.float32)
+    fp32 = ort_runner(src)
+    want = fp32(x)
+    runners, sizes = {}, {}
+    if nbits_peer:
+        runners["onnxruntime MatMulNBits int4 b32 acc4"] = ort_runner(matmul_nbits(src, tmp / "nbits.onnx"))
+        sizes["onnxruntime MatMulNBits int4 b32 acc4"] = (tmp / "nbits.onnx").stat().st_size
+    for q, gs in [("int4", 128), ("int3", 128), ("int2", 128), ("int4", 32)]:
+        model = edgec.convert(str(src), quantize=q, group_size=gs, progress=False)
+        name = f"edgec {q} g{gs}"
+        runners[name], sizes[name] = edgec_runner(model), len(model)
+    runners["onnxruntime fp32"] = fp32
+    sizes["onnxruntime fp32"] = src.stat().st_size
+    times = interleaved(runners, x, rounds)
+    base = times["edgec int4 g128"]
+    print(f"\nMatMul {m}x{k} . {k}x{n}, 1 thread, median of {rounds} interleaved rounds "
+          f"({platform.machine()}, edgec LUT kernel: {kernel_name()})\n")
+    print("| runtime | weights | ms | int4 g128 speed-up vs it | max rel. error vs fp32 | SNR dB | file bytes |")
+    print("|---|---|---:|---:|---:|---:|---:|")
+    for name, t in times.items():
+        rel, snr = error(runners[name](x), want)
+        print(f"| {name.split(' ')[0]} | {' '.join(name.split(' ')[1:])} | {t * 1e3:.3f} | {t / base:.2f}x | "
+              f"{rel:.4f} | {snr:.1f} | {sizes[name]} |")
+    return times
+
+
+def kernel_name() -> str:
+    from edgec.runtime._lib import ffi, lib
+    try:
+        return ffi.string(lib().edgec_lut_kernel_name()).decode()
+    except AttributeError:
+        return "?"
+
+
+def bench_conv(rounds: int, tmp: Path):
+    """PP-OCR rec (rapidocr's ONNX, fixed 1x3x48x320): fp32, int8 (calibrated on random
+    inputs) and int4/int2 (1x1 convs and FC in low bit), error vs onnxruntime fp32."""
+    import importlib.util
+
+    import edgec
+    spec = importlib.util.find_spec("rapidocr")
+    models = Path(list(spec.submodule_search_locations)[0]) / "models"
+    src = next(p for p in sorted(models.glob("*rec*.onnx")))
+    shape = {"x": (1, 3, 48, 320)}
+    rng = np.random.default_rng(0)
+    x = rng.uniform(-1, 1, shape["x"]).astype(np.float32)
+    calib = [rng.uniform(-1, 1, shape["x"]).astype(np.float32) for _ in range(4)]
+    import onnxruntime as ort
+    want = ort.InferenceSession(str(src), providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
+    runners, sizes, lut_nodes = {}, {}, {}
+    for q in ["fp32", "int8", "int4", "int2"]:
+        kw = {"calibration": calib} if q == "int8" else {}
+        model = edgec.convert(str(src), quantize=q, input_shape=shape, progress=False, **kw)
+        runners[f"edgec {q}"], sizes[f"edgec {q}"] = edgec_runner(model), len(model)
+        lut_nodes[f"edgec {q}"] = sum(n.op == "LUT_FULLY_CONNECTED" for n in model.graph.nodes)
+    times = interleaved(runners, x, rounds)
+    base = times["edgec int8"]
+    print(f"\n{src.name} (1x3x48x320), 1 thread, median of {rounds} interleaved rounds\n")
+    print("| edgec model | LUT nodes | ms | vs int8 | max rel. error vs onnxruntime fp32 | SNR dB | file bytes |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for name, t in times.items():
+        rel, snr = error(runners[name](x), want)
+        print(f"| {name} | {lut_nodes[name]} | {t * 1e3:.2f} | {t / base:.2f}x | {rel:.4f} | {snr:.1f} | {sizes[name]} |")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("what", choices=["gemv", "gemm", "conv"])
+    ap.add_argument("--rounds", type=int, default=7)
+    ap.add_argument("--m", type=int, default=64)
+    ap.add_argument("--k", type=int, default=4096)
+    ap.add_argument("--n", type=int, default=4096)
+    a = ap.parse_args()
+    with tempfile.TemporaryDirectory() as d:
+        if a.what == "gemv":
+            bench_matmul(1, a.k, a.n, a.rounds, Path(d))
+        elif a.what == "gemm":
+            bench_matmul(a.m, a.k, a.n, a.rounds, Path(d))
+        else:
+            bench_conv(a.rounds, Path(d))
+
+
+if __name__ == "__main__":
+    main()
