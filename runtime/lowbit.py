@@ -96,26 +96,16 @@ def unpack_ref(blob) -> dict:
         idx[:, 0::2], idx[:, 1::2] = byte & 15, byte >> 4
         bit = (idx[:, :, None] >> np.arange(4, dtype=np.uint8)) & 1
         q |= (bit.reshape(n_pad, k8) << b).astype(np.uint8)
+    if int(z8.max(initial=0)) >> bits:  # padding columns included, as the C reader checks
+        raise ValueError(f"low-bit weights: a zero point does not fit {bits} bits")
     unblock = lambda a: a.transpose(0, 2, 1).reshape(n_pad, groups)[:n]  # noqa: E731
     zeros = unblock(z8)
-    if zeros.max(initial=0) >> bits:
-        raise ValueError(f"low-bit weights: a zero point does not fit {bits} bits")
     return {"bits": bits, "group": group, "q": q[:n, :k], "scales": unblock(s16).view(np.float16),
             "zeros": zeros}
 
 
-def quantize_weights(w: np.ndarray, bits: int, group: int = 128):
-    """Asymmetric min/max per group of `group` inputs: (q [N,K] uint8, scales [N,G] float16,
-    zeros [N,G] uint8), the scale rounded to half first and q computed from the rounded
-    scale. The range always includes 0, so a zero weight stays exactly zero."""
-    w = np.asarray(w, np.float32)
-    n, k = w.shape
-    _n_pad, _k8, groups = _geometry(bits, group, n, k)
-    levels = (1 << bits) - 1
-    wp = np.zeros((n, groups * group), np.float32)
-    wp[:, :k] = w
-    wg = wp.reshape(n, groups, group)
-    lo, hi = np.minimum(wg.min(axis=2), 0), np.maximum(wg.max(axis=2), 0)
+def _grid(wg, lo, hi, levels):
+    """(q, half scale, zero) of groups wg [N, G, group] on the grid spanning [lo, hi] (lo <= 0 <= hi)."""
     scale = ((hi - lo) / levels).astype(np.float16)
     if not np.isfinite(scale).all():
         raise ValueError("weights too large for half-precision group scales (|w| > 65504 * levels)")
@@ -124,6 +114,39 @@ def quantize_weights(w: np.ndarray, bits: int, group: int = 128):
     zero = np.clip(np.rint(-lo / safe), 0, levels)
     q = np.clip(np.rint(wg / safe[:, :, None]) + zero[:, :, None], 0, levels)
     q = np.where(s[:, :, None] > 0, q, zero[:, :, None])
+    return q, scale, zero
+
+
+CLIP_RATIOS = (1.0, 0.95, 0.9, 0.85, 0.8, 0.75, 0.7, 0.65, 0.6)
+
+
+def quantize_weights(w: np.ndarray, bits: int, group: int = 128):
+    """Asymmetric groups of `group` inputs: (q [N,K] uint8, scales [N,G] float16, zeros [N,G]
+    uint8). Each group's grid spans [r * min(w, 0), r * max(w, 0)] with the clip ratio r of
+    CLIP_RATIOS that minimizes the group's squared error (ties: the larger r); the scale is
+    rounded to half before q is computed, and the range always includes 0, so a zero
+    weight stays exactly zero."""
+    w = np.asarray(w, np.float32)
+    n, k = w.shape
+    _n_pad, _k8, groups = _geometry(bits, group, n, k)
+    levels = (1 << bits) - 1
+    wp = np.zeros((n, groups * group), np.float32)
+    wp[:, :k] = w
+    wg = wp.reshape(n, groups, group)
+    lo, hi = np.minimum(wg.min(axis=2), 0), np.maximum(wg.max(axis=2), 0)
+    best = None
+    for r in CLIP_RATIOS:
+        q, scale, zero = _grid(wg, (lo * np.float32(r)).astype(np.float32), (hi * np.float32(r)).astype(np.float32), levels)
+        err = (((q - zero[:, :, None]) * scale.astype(np.float32)[:, :, None] - wg) ** 2).sum(axis=2)
+        if best is None:
+            best = [q, scale, zero, err]
+            continue
+        better = err < best[3]
+        best[0] = np.where(better[:, :, None], q, best[0])
+        best[1] = np.where(better, scale, best[1])
+        best[2] = np.where(better, zero, best[2])
+        best[3] = np.where(better, err, best[3])
+    q, scale, zero = best[:3]
     return q.reshape(n, groups * group)[:, :k].astype(np.uint8), scale, zero.astype(np.uint8)
 
 

@@ -111,9 +111,10 @@ def fully_connected(inputs, p, outputs, specs=None):
 @op("LUT_FULLY_CONNECTED")
 def lut_fully_connected(inputs, p, outputs, specs=None):
     """Low-bit weights (T-MAC): semantics and the blob format in runtime/lowbit.py."""
-    from .lowbit import HEADER, lut_fully_connected_ref
+    from .lowbit import lut_fully_connected_ref, unpack_ref
     x, w, b = (inputs + [None])[:3]
-    _magic, bits, group, n, k = HEADER.unpack_from(bytes(w[:HEADER.size]))[:5]
+    u = unpack_ref(w)  # ValueError on a malformed blob
+    bits, group, (n, k) = u["bits"], u["group"], u["q"].shape
     if (bits, group, n, k) != (p["bits"], p["group_size"], p["n"], p["k"]):
         raise ValueError(f"params (bits, group, N, K) {(p['bits'], p['group_size'], p['n'], p['k'])} "
                          f"disagree with the weights' header {(bits, group, n, k)}")

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "edgec/edgec.h"
 #include "lut_gemm.h"
 
 static int64_t round_up(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
@@ -175,7 +176,7 @@ edgec_lut_block_fn edgec_lut_block_select(void) {
     return edgec_lut_block_ref;
 }
 
-const char *edgec_lut_block_name(void) {
+const char *edgec_lut_kernel_name(void) {
     const edgec_lut_block_fn f = edgec_lut_block_select();
 #if defined(EDGEC_LUT_HAVE_AVX2)
     if (f == edgec_lut_block_avx2) return "avx2";

@@ -52,8 +52,7 @@ void edgec_lut_prepare_row(const edgec_lut_weights *w, const float *x, uint8_t *
 void edgec_lut_block_ref(const edgec_lut_weights *w, int32_t nb, const uint8_t *row, float *acc);
 typedef void (*edgec_lut_block_fn)(const edgec_lut_weights *w, int32_t nb, const uint8_t *row, float *acc);
 edgec_lut_block_fn edgec_lut_block_select(void);
-/* Name of the variant edgec_lut_block_select returns ("reference", "avx2", "neon"). */
-const char *edgec_lut_block_name(void);
+/* edgec_lut_kernel_name() (edgec.h) names the variant edgec_lut_block_select returns. */
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #define EDGEC_LUT_HAVE_AVX2 1
