@@ -3,7 +3,8 @@ process, 1 thread; prints Markdown rows for BENCHMARKS.md ("Low-bit weights").
 
     python bench/lowbit_bench.py gemv  [--rounds 7] [--k 4096] [--n 4096]
     python bench/lowbit_bench.py gemm  [--m 64]           (batched LUT GEMM)
-    python bench/lowbit_bench.py conv  [--rounds 7]        (PP-OCR rec, 1x1 convs in 4 bits vs int8)
+    python bench/lowbit_bench.py det   [--rounds 7]        (PP-OCR det: 1x1 convs in low bit vs int8)
+    python bench/lowbit_bench.py rec   [--rounds 7]        (PP-OCR rec, same; text read vs fp32)
 
 gemv/gemm: an ONNX MatMul x[M, K] . W[K, N] (W ~ N(0, 1/K)) converted with
 edgec.convert(quantize=int4|int3|int2) and, for onnxruntime, quantized by
@@ -107,13 +108,16 @@ def bench_matmul(m: int, k: int, n: int, rounds: int, tmp: Path, nbits_peer: boo
         model = edgec.convert(str(src), quantize=q, group_size=gs, progress=False)
         name = f"edgec {q} g{gs}"
         runners[name], sizes[name] = edgec_runner(model), len(model)
+    if m > 1:  # our int8 FULLY_CONNECTED (per-channel weights, calibrated on x itself)
+        model = edgec.convert(str(src), quantize="int8", calibration=[x], progress=False)
+        runners["edgec int8"], sizes["edgec int8"] = edgec_runner(model), len(model)
     runners["onnxruntime fp32"] = fp32
     sizes["onnxruntime fp32"] = src.stat().st_size
     times = interleaved(runners, x, rounds)
     base = times["edgec int4 g128"]
     print(f"\nMatMul {m}x{k} . {k}x{n}, 1 thread, median of {rounds} interleaved rounds "
           f"({platform.machine()}, edgec LUT kernel: {kernel_name()})\n")
-    print("| runtime | weights | ms | int4 g128 speed-up vs it | max rel. error vs fp32 | SNR dB | file bytes |")
+    print("| runtime | weights | ms | time / edgec int4 g128 | max rel. error vs fp32 | SNR dB | file bytes |")
     print("|---|---|---:|---:|---:|---:|---:|")
     for name, t in times.items():
         rel, snr = error(runners[name](x), want)
@@ -124,46 +128,141 @@ def bench_matmul(m: int, k: int, n: int, rounds: int, tmp: Path, nbits_peer: boo
 
 def kernel_name() -> str:
     from edgec.runtime._lib import ffi, lib
-    try:
-        return ffi.string(lib().edgec_lut_kernel_name()).decode()
-    except AttributeError:
-        return "?"
+    return ffi.string(lib().edgec_lut_kernel_name()).decode()
 
 
-def bench_conv(rounds: int, tmp: Path):
-    """PP-OCR rec (rapidocr's ONNX, fixed 1x3x48x320): fp32, int8 (calibrated on random
-    inputs) and int4/int2 (1x1 convs and FC in low bit), error vs onnxruntime fp32."""
+LINES = ["edgec runs on the edge", "Raspberry Pi 5 and Jetson", "int8 models 2026", "table lookups",
+         "low-bit weights", "T-MAC on a CPU", "quick brown fox 42", "PP-OCR recognizer"]
+
+
+def text_lines(lines):
+    """PP-OCR rec inputs [1, 3, 48, 320] of Pillow-rendered text lines (apps/ocr.py's preprocessing)."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    from edgec.apps.ocr import REC_H, REC_W, _line_input
+    out = []
+    for t in lines:
+        img = Image.new("RGB", (600, 60), (255, 255, 255))
+        ImageDraw.Draw(img).text((10, 5), t, fill=(0, 0, 0), font=ImageFont.load_default(size=40))
+        out.append(_line_input(img, REC_H, REC_W))
+    return out
+
+
+def bench_rec(rounds: int, tmp: Path):
+    """PP-OCR rec (rapidocr's ONNX, 1x3x48x320): fp32, int8 (calibrated on 4 rendered lines) and
+    int4 / int3 / int2 (1x1 convs and FC as LUT_FULLY_CONNECTED, the rest fp32) on 8 other
+    rendered lines: logits SNR vs onnxruntime fp32, and how many lines decode (CTC) to the same
+    text as onnxruntime fp32."""
     import importlib.util
 
-    import edgec
-    spec = importlib.util.find_spec("rapidocr")
-    models = Path(list(spec.submodule_search_locations)[0]) / "models"
-    src = next(p for p in sorted(models.glob("*rec*.onnx")))
-    shape = {"x": (1, 3, 48, 320)}
-    rng = np.random.default_rng(0)
-    x = rng.uniform(-1, 1, shape["x"]).astype(np.float32)
-    calib = [rng.uniform(-1, 1, shape["x"]).astype(np.float32) for _ in range(4)]
     import onnxruntime as ort
-    want = ort.InferenceSession(str(src), providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
+
+    import edgec
+    from edgec.apps.ocr import characters, ctc_decode
+    spec = importlib.util.find_spec("rapidocr")
+    src = Path(list(spec.submodule_search_locations)[0]) / "models" / "PP-OCRv6_rec_small.onnx"
+    shape = {"x": (1, 3, 48, 320)}
+    xs = text_lines(LINES)
+    calib = text_lines(["calibration text", "Hello World 123", "edge inference", "abcdefghij"])
+    sess = ort.InferenceSession(str(src), providers=["CPUExecutionProvider"])
+    wants = [sess.run(None, {"x": x})[0] for x in xs]
+    chars = characters()
+    texts = [ctc_decode(w[0], chars)[0] for w in wants]
     runners, sizes, lut_nodes = {}, {}, {}
-    for q in ["fp32", "int8", "int4", "int2"]:
+    for q in ["fp32", "int8", "int4", "int3", "int2"]:
         kw = {"calibration": calib} if q == "int8" else {}
         model = edgec.convert(str(src), quantize=q, input_shape=shape, progress=False, **kw)
         runners[f"edgec {q}"], sizes[f"edgec {q}"] = edgec_runner(model), len(model)
         lut_nodes[f"edgec {q}"] = sum(n.op == "LUT_FULLY_CONNECTED" for n in model.graph.nodes)
-    times = interleaved(runners, x, rounds)
+    times = interleaved(runners, xs[0], rounds)
     base = times["edgec int8"]
-    print(f"\n{src.name} (1x3x48x320), 1 thread, median of {rounds} interleaved rounds\n")
-    print("| edgec model | LUT nodes | ms | vs int8 | max rel. error vs onnxruntime fp32 | SNR dB | file bytes |")
+    print(f"\n{src.name} (1x3x48x320), 1 thread, median of {rounds} interleaved rounds; "
+          f"onnxruntime fp32 reads {texts}\n")
+    print("| edgec model | LUT nodes | ms | time vs int8 | logits SNR dB vs onnxruntime fp32 (min over lines) "
+          "| lines decoded as fp32 | file bytes |")
     print("|---|---:|---:|---:|---:|---:|---:|")
     for name, t in times.items():
-        rel, snr = error(runners[name](x), want)
-        print(f"| {name} | {lut_nodes[name]} | {t * 1e3:.2f} | {t / base:.2f}x | {rel:.4f} | {snr:.1f} | {sizes[name]} |")
+        outs = [runners[name](x) for x in xs]
+        snr = min(error(o, w)[1] for o, w in zip(outs, wants))
+        same = sum(ctc_decode(o[0], chars)[0] == txt for o, txt in zip(outs, texts))
+        print(f"| {name} | {lut_nodes[name]} | {t * 1e3:.2f} | {t / base:.2f}x | {snr:.1f} | {same}/{len(xs)} | "
+              f"{sizes[name]} |")
+
+
+def _iou(a, b):
+    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
+
+
+def _f1(pred, ref, thr=0.5):
+    used, tp = set(), 0
+    for p in pred:
+        best = max(((_iou(p, r), j) for j, r in enumerate(ref) if j not in used), default=(0, None))
+        if best[0] >= thr:
+            used.add(best[1])
+            tp += 1
+    return 2 * tp / (len(pred) + len(ref)) if pred or ref else 1.0
+
+
+def det_pages(n: int, seed: int = 0):
+    """PP-OCR det inputs [1, 3, 480, 640]: Pillow-rendered pages of 3-5 text lines."""
+    from PIL import Image, ImageDraw, ImageFont
+    rng = np.random.default_rng(seed)
+    out = []
+    for i in range(n):
+        img = Image.new("RGB", (640, 480), (255, 255, 255))
+        d = ImageDraw.Draw(img)
+        for j in range(int(rng.integers(3, 6))):
+            t = LINES[int(rng.integers(len(LINES)))]
+            d.text((int(rng.integers(5, 120)), 20 + 90 * j), t, fill=(0, 0, 0),
+                   font=ImageFont.load_default(size=int(rng.integers(28, 48))))
+        a = (np.asarray(img, np.float32) / 255 - 0.5) / 0.5
+        out.append(a.transpose(2, 0, 1)[None].copy())
+    return out
+
+
+def bench_det(rounds: int, tmp: Path):
+    """PP-OCR det (rapidocr's PP-OCRv6_det_small ONNX, 1x3x480x640, 63 1x1 convs): fp32, int8
+    (calibrated on 4 pages) and int4 / int3 / int2 (1x1 convs as LUT_FULLY_CONNECTED, the rest
+    fp32) on 6 other pages: probability-map SNR and DB box F1 (IoU 0.5) vs onnxruntime fp32."""
+    import importlib.util
+
+    import onnxruntime as ort
+
+    import edgec
+    from edgec.apps.ocr import boxes_from_prob
+    spec = importlib.util.find_spec("rapidocr")
+    src = Path(list(spec.submodule_search_locations)[0]) / "models" / "PP-OCRv6_det_small.onnx"
+    shape = {"x": (1, 3, 480, 640)}
+    xs, calib = det_pages(6, seed=1), det_pages(4, seed=2)
+    sess = ort.InferenceSession(str(src), providers=["CPUExecutionProvider"])
+    wants = [sess.run(None, {"x": x})[0] for x in xs]
+    ref_boxes = [boxes_from_prob(w[0, 0]) for w in wants]
+    runners, sizes, lut_nodes = {}, {}, {}
+    for q in ["fp32", "int8", "int4", "int3", "int2"]:
+        kw = {"calibration": calib} if q == "int8" else {}
+        model = edgec.convert(str(src), quantize=q, input_shape=shape, progress=False, **kw)
+        runners[f"edgec {q}"], sizes[f"edgec {q}"] = edgec_runner(model), len(model)
+        lut_nodes[f"edgec {q}"] = sum(n.op == "LUT_FULLY_CONNECTED" for n in model.graph.nodes)
+    times = interleaved(runners, xs[0], rounds)
+    base = times["edgec int8"]
+    print(f"\n{src.name} (1x3x480x640), 1 thread, median of {rounds} interleaved rounds; "
+          f"{sum(len(b) for b in ref_boxes)} onnxruntime fp32 boxes on {len(xs)} pages\n")
+    print("| edgec model | LUT nodes | ms | time vs int8 | prob. map SNR dB vs onnxruntime fp32 (min over pages) "
+          "| box F1 vs fp32 (mean) | file bytes |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for name, t in times.items():
+        outs = [runners[name](x) for x in xs]
+        snr = min(error(o, w)[1] for o, w in zip(outs, wants))
+        f1 = float(np.mean([_f1(boxes_from_prob(o[0, 0]), r) for o, r in zip(outs, ref_boxes)]))
+        print(f"| {name} | {lut_nodes[name]} | {t * 1e3:.1f} | {t / base:.2f}x | {snr:.1f} | {f1:.3f} | {sizes[name]} |")
 
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("what", choices=["gemv", "gemm", "conv"])
+    ap.add_argument("what", choices=["gemv", "gemm", "det", "rec"])
     ap.add_argument("--rounds", type=int, default=7)
     ap.add_argument("--m", type=int, default=64)
     ap.add_argument("--k", type=int, default=4096)
@@ -174,8 +273,10 @@ def main():
             bench_matmul(1, a.k, a.n, a.rounds, Path(d))
         elif a.what == "gemm":
             bench_matmul(a.m, a.k, a.n, a.rounds, Path(d))
+        elif a.what == "det":
+            bench_det(a.rounds, Path(d))
         else:
-            bench_conv(a.rounds, Path(d))
+            bench_rec(a.rounds, Path(d))
 
 
 if __name__ == "__main__":

@@ -107,8 +107,16 @@ void edgec_lut_fully_connected_eval(const edgec_node *node, int32_t row_begin, i
             tile = t;
             m0 = t * MT;
             mc = M - m0 < MT ? M - m0 : MT;
-            for (i = 0; i < mc; ++i)
-                edgec_lut_prepare_row(&w, x + (m0 + i) * (ptrdiff_t)w.k, tables + (size_t)i * rb, &sx[i]);
+            for (i = 0; i < mc; ++i) {
+                const float *xr = x + (m0 + i) * (ptrdiff_t)w.k;
+#if defined(EDGEC_LUT_HAVE_AVX2)
+                if (node->aux[3] == 1) {
+                    edgec_lut_prepare_row_avx2(&w, xr, tables + (size_t)i * rb, &sx[i]);
+                    continue;
+                }
+#endif
+                edgec_lut_prepare_row(&w, xr, tables + (size_t)i * rb, &sx[i]);
+            }
         }
         for (i = 0; i < mc; ++i) {
             float *yr = y + (m0 + i) * (ptrdiff_t)w.n;

@@ -58,6 +58,8 @@ edgec_lut_block_fn edgec_lut_block_select(void);
 #define EDGEC_LUT_HAVE_AVX2 1
 int edgec_lut_avx2_supported(void);
 void edgec_lut_block_avx2(const edgec_lut_weights *w, int32_t nb, const uint8_t *row, float *acc);
+/* edgec_lut_prepare_row, vectorized, same bytes out (used with the AVX2 block kernel) */
+void edgec_lut_prepare_row_avx2(const edgec_lut_weights *w, const float *x, uint8_t *row, float *sx);
 #endif
 #if defined(__aarch64__)
 #define EDGEC_LUT_HAVE_NEON 1

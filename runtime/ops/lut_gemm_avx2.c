@@ -106,6 +106,72 @@ static inline __attribute__((always_inline)) LUT_AVX2 void block_bits(const edge
     _mm256_storeu_ps(out + 24, f3);
 }
 
+/* edgec_lut_prepare_row with the same bytes: max |x| (max is exact in any order; max_ps
+ * returns its second operand for a NaN first one, so NaN is skipped as in the scalar loop),
+ * x * inv clamped with max_ps/min_ps (NaN -> -127 likewise), cvtps rounds ties to even
+ * (MXCSR default) as lrintf; integer group sums and tables are exact. */
+LUT_AVX2 void edgec_lut_prepare_row_avx2(const edgec_lut_weights *w, const float *x, uint8_t *row, float *sx) {
+    int32_t *gsum = (int32_t *)(void *)(row + (size_t)w->k8 * 8);
+    int16_t a16[64];
+    const __m256i bit0 = _mm256_setr_epi16(0, -1, 0, -1, 0, -1, 0, -1, 0, -1, 0, -1, 0, -1, 0, -1);
+    const __m256i bit1 = _mm256_setr_epi16(0, 0, -1, -1, 0, 0, -1, -1, 0, 0, -1, -1, 0, 0, -1, -1);
+    const __m256i bit2 = _mm256_setr_epi16(0, 0, 0, 0, -1, -1, -1, -1, 0, 0, 0, 0, -1, -1, -1, -1);
+    const __m256i bit3 = _mm256_setr_epi16(0, 0, 0, 0, 0, 0, 0, 0, -1, -1, -1, -1, -1, -1, -1, -1);
+    /* even bytes (low halves) then odd bytes (high halves) in each 128-bit lane */
+    const __m256i split = _mm256_setr_epi8(0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15,
+                                           0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15);
+    const __m256 lo = _mm256_set1_ps(-127.0f), hi = _mm256_set1_ps(127.0f);
+    const __m256 absmask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+    __m256 vmax = _mm256_setzero_ps(), vinv;
+    float amax, lanes[8], inv;
+    int32_t k, g, i, c;
+    for (k = 0; k + 8 <= w->k; k += 8)
+        vmax = _mm256_max_ps(_mm256_and_ps(_mm256_loadu_ps(x + k), absmask), vmax);
+    _mm256_storeu_ps(lanes, vmax);
+    amax = 0.0f;
+    for (i = 0; i < 8; ++i)
+        if (lanes[i] > amax) amax = lanes[i];
+    for (; k < w->k; ++k) {
+        const float v = x[k] < 0 ? -x[k] : x[k];
+        if (v > amax) amax = v;
+    }
+    *sx = amax / 127.0f;
+    inv = amax > 0.0f ? 127.0f / amax : 0.0f;
+    vinv = _mm256_set1_ps(inv);
+    for (g = 0; g < w->groups; ++g) gsum[g] = 0;
+    for (c = 0; c < w->k8; c += 64) { /* chunks of 64 activations: quantize, then tables */
+        const int32_t n = w->k8 - c < 64 ? w->k8 - c : 64;
+        for (k = 0; k < n; k += 8) {
+            __m256 v;
+            __m256i q;
+            if (c + k + 8 <= w->k) {
+                v = _mm256_loadu_ps(x + c + k);
+            } else {
+                float tail[8];
+                for (i = 0; i < 8; ++i) tail[i] = c + k + i < w->k ? x[c + k + i] : 0.0f;
+                v = _mm256_loadu_ps(tail);
+            }
+            v = _mm256_min_ps(_mm256_max_ps(_mm256_mul_ps(v, vinv), lo), hi);
+            q = _mm256_cvtps_epi32(v);
+            _mm_storeu_si128((__m128i *)(a16 + k), _mm_packs_epi32(_mm256_castsi256_si128(q), _mm256_extracti128_si256(q, 1)));
+        }
+        for (k = 0; k < n; k += 8) { /* a group is a multiple of 8 activations */
+            const int32_t gi = (c + k) / w->group;
+            int32_t sum = 0;
+            for (i = 0; i < 8; ++i) sum += a16[k + i];
+            gsum[gi < w->groups ? gi : w->groups - 1] += sum;
+        }
+        for (k = 0; k < n; k += 4) {
+            __m256i t = _mm256_and_si256(_mm256_set1_epi16(a16[k]), bit0);
+            t = _mm256_add_epi16(t, _mm256_and_si256(_mm256_set1_epi16(a16[k + 1]), bit1));
+            t = _mm256_add_epi16(t, _mm256_and_si256(_mm256_set1_epi16(a16[k + 2]), bit2));
+            t = _mm256_add_epi16(t, _mm256_and_si256(_mm256_set1_epi16(a16[k + 3]), bit3));
+            t = _mm256_permute4x64_epi64(_mm256_shuffle_epi8(t, split), 0xD8); /* lo 16 | hi 16 */
+            _mm256_storeu_si256((__m256i *)(row + (size_t)(c + k) * 8), t);
+        }
+    }
+}
+
 LUT_AVX2 void edgec_lut_block_avx2(const edgec_lut_weights *w, int32_t nb, const uint8_t *row, float *acc) {
     switch (w->bits) {
     case 1: block_bits(w, nb, row, acc, 1); break;
