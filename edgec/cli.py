@@ -154,6 +154,8 @@ def cmd_info(args):
                               "aarch64 NEON" if "aarch64" in feats else "")
     print(f"kernels: {simd + ' (int8 GEMM/depthwise/element-wise, fp32 GEMM/depthwise/FC), ' if simd else ''}"
           f"portable C99 reference for the rest{' (EDGEC_KERNELS=reference)' if forced else ''}")
+    from edgec.runtime._lib import ffi, lib
+    print(f"lut gemm (low-bit weights): {ffi.string(lib().edgec_lut_kernel_name()).decode()}")
     print(f"ops ({len(fmt.OPS)}): {' '.join(fmt.OPS)}")
     import shutil
     print(f"cuda: {'nvcc found' if shutil.which('nvcc') else 'not found'} (CUDA backend not in this version)")
