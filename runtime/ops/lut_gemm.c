@@ -33,7 +33,7 @@ int edgec_lut_weights_view(const uint8_t *blob, uint64_t nbytes, edgec_lut_weigh
     memcpy(&h, blob, sizeof(h));
     if (h.magic != EDGEC_LOWBIT_MAGIC || h.reserved[0] || h.reserved[1] || h.reserved[2]) {
         snprintf(msg, msg_size, "low-bit weights: bad header (magic %08x, expected %08x; reserved must be 0)",
-                 h.magic, EDGEC_LOWBIT_MAGIC);
+                 (unsigned)h.magic, (unsigned)EDGEC_LOWBIT_MAGIC);
         return 1;
     }
     want = edgec_lut_blob_bytes(h.bits, h.group_size, h.n, h.k);
@@ -54,7 +54,7 @@ int edgec_lut_weights_view(const uint8_t *blob, uint64_t nbytes, edgec_lut_weigh
     for (i = 0; i < nz; ++i)
         if (w->zeros[i] >> w->bits) {
             snprintf(msg, msg_size, "low-bit weights: zero point %u at %llu does not fit %d bits",
-                     w->zeros[i], (unsigned long long)i, (int)w->bits);
+                     (unsigned)w->zeros[i], (unsigned long long)i, (int)w->bits);
             return 1;
         }
     return 0;
