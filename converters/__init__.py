@@ -78,7 +78,7 @@ def load(model, input_shape: dict | None = None) -> Graph:
 def convert(model, quantize: str = "fp32", calibration=None, input_shape: dict | None = None,
             calibration_method: str = "minmax", percentile: float = 99.99, progress: bool = True,
             preprocessing: dict | None = None, patch: str | None = None, max_recompute: float = 0.15,
-            exclude=(), keep_float=(), group_size: int = 128) -> Model:
+            exclude=(), keep_float=(), group_size: int = 128, lut_tables: str = "exact") -> Model:
     """Convert a TFLite or ONNX model into an edgec Model (save() it to get a .edgec).
 
     quantize="int8" quantizes a float model after training: `calibration` is an iterable
@@ -94,12 +94,14 @@ def convert(model, quantize: str = "fp32", calibration=None, input_shape: dict |
     quantize="int4"|"int3"|"int2" stores FULLY_CONNECTED / MatMul / 1x1-conv weights in that
     many bits per weight (groups of `group_size` = 32, 64 or 128 inputs with a half scale and
     a zero point each; T-MAC table-lookup GEMM at run time); everything else stays fp32.
+    lut_tables="int8" uses T-MAC's int8 tables (faster; rounds the partial sums).
     """
     if quantize not in PRECISIONS:
         raise ConversionError(f"quantize={quantize!r}: choose one of {', '.join(PRECISIONS)}")
     try:
         return _convert(model, quantize, calibration, input_shape, calibration_method, percentile,
-                        progress, preprocessing, patch, max_recompute, exclude, keep_float, group_size)
+                        progress, preprocessing, patch, max_recompute, exclude, keep_float, group_size,
+                        lut_tables)
     except (ConversionError, TypeError):
         raise
     except Exception as e:  # malformed models reach numpy / passes in many ways
@@ -108,7 +110,8 @@ def convert(model, quantize: str = "fp32", calibration=None, input_shape: dict |
 
 
 def _convert(model, quantize, calibration, input_shape, calibration_method, percentile, progress,
-             preprocessing, patch=None, max_recompute=0.15, exclude=(), keep_float=(), group_size=128) -> Model:
+             preprocessing, patch=None, max_recompute=0.15, exclude=(), keep_float=(), group_size=128,
+             lut_tables="exact") -> Model:
     graph = load(model, input_shape=input_shape)
     if preprocessing:
         graph.metadata["preprocessing"] = dict(preprocessing)
@@ -128,9 +131,9 @@ def _convert(model, quantize, calibration, input_shape, calibration_method, perc
                                           "calibration": calibration_method, "samples": len(batches)}
     elif quantize in ("int4", "int3", "int2"):
         from .quantize.lowbit import quantize_lowbit
-        report = quantize_lowbit(graph, quantize, group_size)
+        report = quantize_lowbit(graph, quantize, group_size, lut_tables)
         graph.metadata["quantization"] = {"scheme": f"{quantize} weights in groups of {group_size} "
-                                          "(T-MAC LUT GEMM), int8 activations per row", **report}
+                                          f"(T-MAC LUT GEMM, {lut_tables} tables), int8 activations per row", **report}
     elif quantize != "fp32":
         raise ConversionError(f"{graph.name}: quantize={quantize!r} is not available in this edgec "
                               "version yet (fp32 and int8 are)")

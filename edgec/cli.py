@@ -37,7 +37,7 @@ def cmd_convert(args):
                       preprocessing=meta.get("preprocessing"), patch=args.patch, max_recompute=args.max_recompute,
                       exclude=args.exclude.split(",") if args.exclude else (),
                       keep_float=args.keep_float.split(",") if args.keep_float else (),
-                      group_size=args.group_size)
+                      group_size=args.group_size, lut_tables=args.lut_tables)
     out = Path(args.output or Path(args.model).with_suffix(".edgec"))
     m.save(out)
     it = edgec.Interpreter(out)
@@ -221,6 +221,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--quantize", default="fp32", choices=["fp32", "int8", "int4", "int3", "int2", "binary", "mixed"])
     c.add_argument("--group-size", type=int, default=128, choices=[32, 64, 128],
                    help="--quantize int4/int3/int2: weights per scale and zero point (128)")
+    c.add_argument("--lut-tables", default="exact", choices=["exact", "int8"],
+                   help="--quantize int4/int3/int2: exact int16 tables, or T-MAC's faster int8 tables")
     c.add_argument("--input-shape", action="append", metavar="NAME:D0,D1,...",
                    help="fix dynamic input dimensions (repeatable)")
     c.add_argument("--calibration", metavar="DIR|NPZ",

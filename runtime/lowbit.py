@@ -173,18 +173,69 @@ def quantize_rows(x: np.ndarray):
     return np.rint(v).astype(np.int32), sx
 
 
-def lut_fully_connected_ref(x, blob, bias=None, act_min=-np.inf, act_max=np.inf) -> np.ndarray:
+def _int8_table_sums(a, q, group: int, bits: int):
+    """table_mode 1 (int8 tables, T-MAC's fast mode): per row and weight group g, with
+    T[kg][i] = sum_t bit t of i * a[4 kg + t] (the exact table of 4 activations),
+        m  = max |T| over the group's tables = max over its kg of max(sum a+, -sum a-)
+        rne(v, s) = round(v / 2^s), ties to even = (v + h - 1 + ((v >> s) & 1)) >> s for s > 0,
+                    h = 2^(s-1), arithmetic shifts (floor); rne(v, 0) = v. Unbiased: rounding
+                    half up would add +1/8 LSB per lookup, a drift that grows with K.
+        s  = smallest s >= 0 with rne(m, s) <= 127
+        Tq = rne(T, s)
+        I' = (sum_{kg in g} sum_b 2^b Tq[kg][idx_b(n, kg)]) << s
+    Returns I' [M, N, groups] (int64) in place of sum_{k in g} q a."""
+    m_rows, k = a.shape
+    n = q.shape[0]
+    k8 = -(-k // 8) * 8
+    ap = np.zeros((m_rows, k8), np.int64)
+    ap[:, :k] = a
+    qp = np.zeros((n, k8), np.int64)
+    qp[:, :k] = q
+    kg = k8 // 4
+    a4 = ap.reshape(m_rows, kg, 4)
+    sel = (np.arange(16)[:, None] >> np.arange(4)[None, :]) & 1            # [16, 4]
+    T = a4 @ sel.T                                                        # [M, kg, 16]
+    mag = np.maximum(np.where(a4 > 0, a4, 0).sum(2), -np.where(a4 < 0, a4, 0).sum(2))  # [M, kg]
+    groups = -(-k // group)
+    gidx = np.minimum(np.arange(kg) * 4 // group, groups - 1)
+    mg = np.zeros((m_rows, groups), np.int64)
+    np.maximum.at(mg.T, gidx, mag.T)
+    def rne(v, sh):
+        h = (1 << sh) >> 1
+        return np.where(sh > 0, (v + h - 1 + ((v >> sh) & 1)) >> sh, v)
+
+    shift = np.zeros((m_rows, groups), np.int64)
+    for sh in range(1, 8):
+        shift = np.where(rne(mg, shift) > 127, sh, shift)
+    s_kg = shift[:, gidx][:, :, None]                                     # [M, kg, 1]
+    Tq = rne(T, s_kg)
+    q4 = qp.reshape(n, kg, 4)
+    out = np.zeros((m_rows, n, groups), np.int64)
+    cols = np.arange(kg)[None, :]
+    for b in range(bits):
+        idx = (((q4 >> b) & 1) << np.arange(4)).sum(2)                     # [N, kg]
+        for r in range(m_rows):
+            look = Tq[r][cols, idx] << b                                   # [N, kg]
+            np.add.at(out[r].T, gidx, look.T)
+    return out << shift[:, None, :]
+
+
+def lut_fully_connected_ref(x, blob, bias=None, act_min=-np.inf, act_max=np.inf, table_mode: int = 0) -> np.ndarray:
     """LUT_FULLY_CONNECTED on x [M, K] float32 -> [M, N] float32, bit-exact with the C kernels."""
+    if table_mode not in (0, 1):
+        raise ValueError(f"table_mode {table_mode}: 0 (exact int16 tables) or 1 (int8 tables)")
     u = unpack_ref(blob)
     q, scales, zeros, g = u["q"].astype(np.int64), u["scales"].astype(F32), u["zeros"].astype(np.int64), u["group"]
     a, sx = quantize_rows(x)
     a = a.astype(np.int64)
     m, k = a.shape
     acc = np.zeros((m, q.shape[0]), F32)
+    fast = _int8_table_sums(a, q, g, u["bits"]) if table_mode == 1 else None
     with np.errstate(invalid="ignore", over="ignore"):
         for gi in range(scales.shape[1]):
             ks = slice(gi * g, min(k, (gi + 1) * g))
-            integer = a[:, ks] @ q[:, ks].T - zeros[:, gi][None, :] * a[:, ks].sum(axis=1)[:, None]
+            dot = fast[:, :, gi] if fast is not None else a[:, ks] @ q[:, ks].T
+            integer = dot - zeros[:, gi][None, :] * a[:, ks].sum(axis=1)[:, None]
             acc = (acc + (scales[:, gi][None, :] * integer.astype(F32)).astype(F32)).astype(F32)
         y = (acc * sx[:, None]).astype(F32)
         if bias is not None:

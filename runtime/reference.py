@@ -118,7 +118,7 @@ def lut_fully_connected(inputs, p, outputs, specs=None):
     if (bits, group, n, k) != (p["bits"], p["group_size"], p["n"], p["k"]):
         raise ValueError(f"params (bits, group, N, K) {(p['bits'], p['group_size'], p['n'], p['k'])} "
                          f"disagree with the weights' header {(bits, group, n, k)}")
-    y = lut_fully_connected_ref(x.reshape(-1, k), w, b, p["act_min"], p["act_max"])
+    y = lut_fully_connected_ref(x.reshape(-1, k), w, b, p["act_min"], p["act_max"], p.get("table_mode", 0))
     return [y.reshape(outputs[0].shape)]
 
 @op("BATCH_MATMUL")

@@ -27,7 +27,7 @@ FIXTURES = Path(__file__).parent / "fixtures"
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def fc_graph(m, n, k, bits, group, seed=0, bias=True, act=(-np.inf, np.inf), x_shape=None):
+def fc_graph(m, n, k, bits, group, seed=0, bias=True, act=(-np.inf, np.inf), x_shape=None, table_mode=0):
     """FULLY_CONNECTED [m, k] x [n, k] -> lowered to LUT_FULLY_CONNECTED by the converter pass."""
     rng = np.random.default_rng(seed)
     g = Graph(name="lut-fc")
@@ -41,13 +41,14 @@ def fc_graph(m, n, k, bits, group, seed=0, bias=True, act=(-np.inf, np.inf), x_s
     g.add_tensor("y", (x_shape[:-1] if x_shape else (m,)) + (n,))
     g.add_node("FULLY_CONNECTED", ["x", "w", "b" if bias else ""], ["y"], {"act_min": act[0], "act_max": act[1]})
     g.outputs = ["y"]
-    rep = quantize_lowbit(g, f"int{bits}", group) if bits > 1 else None
+    rep = quantize_lowbit(g, f"int{bits}", group, ["exact", "int8"][table_mode]) if bits > 1 else None
     if bits == 1:  # 1-bit blobs: the kernels take bits 1..4; the converter writes 2..4
         q, s, z = lowbit.quantize_weights(w, 1, group)
         blob = np.frombuffer(lowbit.pack_ref(q, s, z, 1, group), np.uint8)
         g.add_constant("w1", blob)
         g.nodes[0].op, g.nodes[0].inputs = "LUT_FULLY_CONNECTED", ["x", "w1", "b" if bias else ""]
-        g.nodes[0].params = {"bits": 1, "group_size": group, "n": n, "k": k, "act_min": act[0], "act_max": act[1]}
+        g.nodes[0].params = {"bits": 1, "group_size": group, "n": n, "k": k, "act_min": act[0], "act_max": act[1],
+                             "table_mode": table_mode}
         g.prune()
     else:
         assert rep["nodes"] == 1
@@ -120,9 +121,10 @@ def test_quantize_weights_error(bits, bound):
 @SETTINGS
 @given(st.integers(1, 20), st.integers(1, 100), st.integers(1, 400), st.sampled_from([1, 2, 3, 4]),
        st.sampled_from([32, 64, 128]), st.booleans(), st.sampled_from([(-np.inf, np.inf), (0.0, 6.0)]),
-       st.integers(0, 10 ** 6))
-def test_lut_kernels_bit_exact(m, n, k, bits, group, bias, act, seed):
-    g = fc_graph(m, n, k, bits, group, seed, bias, act)
+       st.sampled_from([0, 1]), st.integers(0, 10 ** 6))
+def test_lut_kernels_bit_exact(m, n, k, bits, group, bias, act, table_mode, seed):
+    """Both table modes: exact int16 tables and T-MAC's int8 tables (table_mode 1)."""
+    g = fc_graph(m, n, k, bits, group, seed, bias, act, table_mode=table_mode)
     rng = np.random.default_rng(seed + 1)
     x = (rng.standard_normal((m, k)) * rng.uniform(0.01, 100)).astype(np.float32)
     x[rng.random((m, k)) < 0.1] = 0.0
@@ -139,16 +141,18 @@ def test_lut_kernels_bit_exact_large_and_batched():
     K with a partial last group, NHWC input rank 4 (the 1x1 conv form)."""
     for m, n, k, bits, group, shape in [(1, 96, 4096, 4, 128, None), (1, 64, 2048, 3, 32, None),
                                         (70, 40, 520, 2, 64, None), (12, 33, 136, 4, 128, (1, 3, 4, 136))]:
-        g = fc_graph(m, n, k, bits, group, seed=k, x_shape=shape)
-        x = np.random.default_rng(k).standard_normal(shape or (m, k)).astype(np.float32)
-        fast, ref_c, want, two = run_three(g, {"x": x})
-        for got in (fast, ref_c, two):
-            np.testing.assert_array_equal(got, want)
+        for mode in (0, 1):
+            g = fc_graph(m, n, k, bits, group, seed=k, x_shape=shape, table_mode=mode)
+            x = np.random.default_rng(k).standard_normal(shape or (m, k)).astype(np.float32)
+            fast, ref_c, want, two = run_three(g, {"x": x})
+            for got in (fast, ref_c, two):
+                np.testing.assert_array_equal(got, want)
 
 
-def test_lut_quantization_edge_values():
+@pytest.mark.parametrize("table_mode", [0, 1])
+def test_lut_quantization_edge_values(table_mode):
     """Ties, NaN (quantizes to -127), inf rows and huge values: same bits in all paths."""
-    g = fc_graph(4, 32, 64, 4, 32, seed=3)
+    g = fc_graph(4, 32, 64, 4, 32, seed=3, table_mode=table_mode)
     x = np.random.default_rng(1).standard_normal((4, 64)).astype(np.float32)
     x[0, :] = np.arange(64, dtype=np.float32) - 31.5       # exact .5 ties after scaling
     x[1, 3] = np.nan

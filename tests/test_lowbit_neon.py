@@ -1,5 +1,5 @@
 """The aarch64 NEON T-MAC kernel (lut_gemm_neon.c, vqtbl1q) under qemu-aarch64 on
-`-cpu cortex-a72` (Pi 4) and `-cpu max`: LUT_FULLY_CONNECTED outputs equal the host's
+`-cpu cortex-a72` (Pi 4) and `-cpu max`, both table modes: LUT_FULLY_CONNECTED outputs equal the host's
 runtime/reference.py bit for bit (float32 outputs included: the op's float steps are
 ordered and unfused), and so does the C reference kernel there (EDGEC_KERNELS=reference)."""
 import numpy as np
@@ -10,18 +10,19 @@ from edgec.runtime import reference
 from test_lowbit import fc_graph
 from test_neon_kernels import CPUS, aarch64, run_qemu  # noqa: F401  (aarch64 is a fixture)
 
-CASES = [  # m, n, k, bits, group, x shape
-    (1, 96, 1024, 4, 128, None), (1, 33, 300, 3, 64, None), (5, 64, 200, 2, 32, None),
-    (3, 7, 13, 4, 32, None), (9, 40, 136, 1, 128, None), (12, 70, 96, 4, 64, (1, 3, 4, 96)),
-    (2, 128, 4100, 2, 128, None), (1, 20, 520, 3, 32, None),
+CASES = [  # m, n, k, bits, group, x shape, table_mode
+    (1, 96, 1024, 4, 128, None, 0), (1, 33, 300, 3, 64, None, 0), (5, 64, 200, 2, 32, None, 0),
+    (3, 7, 13, 4, 32, None, 0), (9, 40, 136, 1, 128, None, 0), (12, 70, 96, 4, 64, (1, 3, 4, 96), 0),
+    (2, 128, 4100, 2, 128, None, 0), (1, 20, 520, 3, 32, None, 0),
+    (1, 96, 1024, 4, 128, None, 1), (5, 64, 200, 3, 32, None, 1), (12, 70, 96, 2, 64, (1, 3, 4, 96), 1),
 ]
 
 
 def cases(tmp_path):
     out = []
-    for i, (m, n, k, bits, group, shape) in enumerate(CASES):
+    for i, (m, n, k, bits, group, shape, mode) in enumerate(CASES):
         g = fc_graph(m, n, k, bits, group, seed=i, bias=i % 2 == 0, act=(0.0, 6.0) if i == 3 else (-np.inf, np.inf),
-                     x_shape=shape)
+                     x_shape=shape, table_mode=mode)
         rng = np.random.default_rng(100 + i)
         x = (rng.standard_normal(shape or (m, k)) * rng.uniform(0.1, 10)).astype(np.float32)
         if m > 1:

@@ -31,9 +31,15 @@ def _lowbit_weights(graph, node):
     return None
 
 
-def quantize_lowbit(graph, precision: str, group_size: int = 128) -> dict:
+TABLES = {"exact": 0, "int8": 1}
+
+
+def quantize_lowbit(graph, precision: str, group_size: int = 128, lut_tables: str = "exact") -> dict:
     """Rewrite the graph in place; returns a report {nodes, weight_bytes, int8_bytes, fp32_bytes}
-    (int8_bytes: the same weights as int8 per output channel with float32 scales)."""
+    (int8_bytes: the same weights as int8 per output channel with float32 scales).
+    lut_tables="int8" selects T-MAC's int8 tables (table_mode 1: faster, not exact)."""
+    if lut_tables not in TABLES:
+        raise ConversionError(f"{graph.name}: lut_tables={lut_tables!r}: choose exact or int8")
     if precision not in BITS:
         raise ConversionError(f"{graph.name}: low-bit precision {precision!r}: choose int4, int3 or int2")
     if group_size not in GROUPS:
@@ -55,7 +61,8 @@ def quantize_lowbit(graph, precision: str, group_size: int = 128) -> dict:
         name = graph.add_constant(f"{node.inputs[1]}_{precision}_g{group_size}", np.frombuffer(blob, np.uint8)).name
         bias = node.inputs[2] if len(node.inputs) > 2 else ""
         params = {"bits": bits, "group_size": group_size, "n": n, "k": k,
-                  "act_min": node.params.get("act_min", -np.inf), "act_max": node.params.get("act_max", np.inf)}
+                  "act_min": node.params.get("act_min", -np.inf), "act_max": node.params.get("act_max", np.inf),
+                  "table_mode": TABLES[lut_tables]}
         node.op, node.inputs = "LUT_FULLY_CONNECTED", [node.inputs[0], name, bias]
         node.params = fmt.complete_params("LUT_FULLY_CONNECTED", params)
         report["nodes"] += 1

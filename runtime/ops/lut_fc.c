@@ -62,6 +62,10 @@ edgec_status edgec_lut_fully_connected_prepare(edgec_node *node, edgec_error *er
                           "params (bits %d, group %d, N %d, K %d) disagree with the weights' header "
                           "(bits %d, group %d, N %d, K %d)", (int)p->bits, (int)p->group_size, (int)p->n,
                           (int)p->k, (int)lw.bits, (int)lw.group, (int)lw.n, (int)lw.k);
+    if (p->table_mode != 0 && p->table_mode != 1)
+        return edgec_fail(err, EDGEC_ERR_INVALID, "table_mode %d: 0 (exact int16 tables) or 1 (int8 tables)",
+                          (int)p->table_mode);
+    lw.table_mode = p->table_mode;
     if ((int64_t)x->count % lw.k)
         return edgec_fail(err, EDGEC_ERR_INVALID, "input of %llu elements is not a multiple of K=%d",
                           (unsigned long long)x->count, (int)lw.k);
@@ -97,6 +101,7 @@ void edgec_lut_fully_connected_eval(const edgec_node *node, int32_t row_begin, i
     float *sx, *acc;
     int64_t tile = -1, m0 = 0, mc = 0, r;
     edgec_lut_weights_bind(node->inputs[1]->data, &w);
+    w.table_mode = p->table_mode;
     rb = edgec_lut_row_bytes(&w);
     sx = (float *)(void *)(tables + (size_t)MT * rb);
     acc = sx + MT;

@@ -76,6 +76,7 @@ void edgec_lut_weights_bind(const uint8_t *blob, edgec_lut_weights *w) {
     w->planes = blob + sizeof(h);
     w->scales = (const uint16_t *)(const void *)(w->planes + planes);
     w->zeros = w->planes + planes + 2 * (uint64_t)w->n_pad * (uint64_t)w->groups;
+    w->table_mode = 0;
 }
 
 float edgec_lut_half_to_float(uint16_t h) {
@@ -91,7 +92,7 @@ float edgec_lut_half_to_float(uint16_t h) {
 }
 
 size_t edgec_lut_row_bytes(const edgec_lut_weights *w) {
-    return (size_t)round_up((int64_t)w->k8 * 8 + 4 * (int64_t)w->groups, 64);
+    return (size_t)round_up((int64_t)w->k8 * 8 + 8 * (int64_t)w->groups, 64);
 }
 
 void edgec_lut_prepare_row(const edgec_lut_weights *w, const float *x, uint8_t *row, float *sx) {
@@ -126,6 +127,50 @@ void edgec_lut_prepare_row(const edgec_lut_weights *w, const float *x, uint8_t *
             hi[i] = (uint8_t)((uint16_t)t[i] >> 8);
         }
     }
+    if (w->table_mode == 1) edgec_lut_int8_tables(w, row);
+}
+
+/* round(v / 2^s), ties to even, with arithmetic (floor) shifts; unbiased, unlike half up */
+static int32_t round_shift(int32_t v, int32_t s) {
+    if (s == 0) return v;
+    return (v + (1 << (s - 1)) - 1 + ((v >> s) & 1)) >> s;
+}
+
+static int32_t group_of_kg(const edgec_lut_weights *w, int32_t kg) {
+    const int32_t g = kg * 4 / w->group;
+    return g < w->groups ? g : w->groups - 1;
+}
+
+void edgec_lut_int8_tables(const edgec_lut_weights *w, uint8_t *row) {
+    int32_t *shift = (int32_t *)(void *)(row + (size_t)w->k8 * 8) + w->groups;
+    const int32_t kgs = w->k8 / 4;
+    int32_t kg, g, i;
+    for (g = 0; g < w->groups; ++g) shift[g] = 0; /* max |T| first */
+    for (kg = 0; kg < kgs; ++kg) {
+        const uint8_t *lo = row + (size_t)kg * 32, *hi = lo + 16;
+        int32_t m = 0;
+        for (i = 0; i < 16; ++i) {
+            const int32_t t = (int16_t)(uint16_t)(lo[i] | hi[i] << 8);
+            m = t > m ? t : -t > m ? -t : m;
+        }
+        g = group_of_kg(w, kg);
+        if (m > shift[g]) shift[g] = m;
+    }
+    for (g = 0; g < w->groups; ++g) {
+        int32_t s = 0;
+        while (round_shift(shift[g], s) > 127) ++s;
+        shift[g] = s;
+    }
+    for (kg = 0; kg < kgs; ++kg) { /* in place, forwards: kg's 16 bytes land below its 32 */
+        const uint8_t *lo = row + (size_t)kg * 32, *hi = lo + 16;
+        const int32_t s = shift[group_of_kg(w, kg)];
+        int8_t q[16];
+        for (i = 0; i < 16; ++i) {
+            const int32_t t = (int16_t)(uint16_t)(lo[i] | hi[i] << 8);
+            q[i] = (int8_t)round_shift(t, s);
+        }
+        memcpy(row + (size_t)kg * 16, q, 16);
+    }
 }
 
 void edgec_lut_block_ref(const edgec_lut_weights *w, int32_t nb, const uint8_t *row, float *acc) {
@@ -139,15 +184,23 @@ void edgec_lut_block_ref(const edgec_lut_weights *w, int32_t nb, const uint8_t *
         const int32_t p_end = (g + 1) * pairs_per_group < w->kpairs ? (g + 1) * pairs_per_group : w->kpairs;
         int32_t P[EDGEC_LUT_NB] = {0};
         for (p = g * pairs_per_group; p < p_end; ++p) {
-            const uint8_t *t = row + (size_t)p * 64;
+            const uint8_t *t = row + (size_t)p * (w->table_mode == 1 ? 32 : 64);
             for (b = 0; b < w->bits; ++b, pl += EDGEC_LUT_NB)
                 for (j = 0; j < EDGEC_LUT_NB; ++j) {
                     const int i0 = pl[j] & 15, i1 = pl[j] >> 4;
-                    const int32_t t0 = (int16_t)(uint16_t)(t[i0] | t[16 + i0] << 8);
-                    const int32_t t1 = (int16_t)(uint16_t)(t[32 + i1] | t[48 + i1] << 8);
+                    int32_t t0, t1;
+                    if (w->table_mode == 1) {
+                        t0 = (int8_t)t[i0];
+                        t1 = (int8_t)t[16 + i1];
+                    } else {
+                        t0 = (int16_t)(uint16_t)(t[i0] | t[16 + i0] << 8);
+                        t1 = (int16_t)(uint16_t)(t[32 + i1] | t[48 + i1] << 8);
+                    }
                     P[j] += (t0 + t1) * (1 << b);
                 }
         }
+        if (w->table_mode == 1)
+            for (j = 0; j < EDGEC_LUT_NB; ++j) P[j] *= 1 << gsum[w->groups + g];
         for (j = 0; j < EDGEC_LUT_NB; ++j) {
             const size_t at = sz + (size_t)g * EDGEC_LUT_NB + (size_t)j;
             const int32_t I = P[j] - (int32_t)w->zeros[at] * gsum[g];

@@ -14,7 +14,13 @@
  *   a[k] = rint(clamp(x[k] * inv, -127, 127)) (ties to even; NaN -> -127)
  * and fills, per group of 4 activations, the 16 partial sums T[i] = sum_t bit t of i * a[t]
  * as a low-byte table and a high-byte table (16 + 16 bytes; T fits in 10 bits, so the two
- * bytes are exact), two groups of 4 (one k pair) per 64 bytes. */
+ * bytes are exact), two groups of 4 (one k pair) per 64 bytes.
+ *
+ * table_mode 1 (int8 tables, T-MAC's fast mode; runtime/lowbit.py _int8_table_sums): per
+ * weight group, shift s = smallest s >= 0 with rne(m, s) <= 127 (m = max |T| over the
+ * group's tables, rne = round(v / 2^s) ties to even); tables become int8 rne(T, s), 16
+ * bytes per group of 4 (32 per k pair), the shifts follow the group sums, and
+ * P = (sum of lookups) << s. */
 #ifndef EDGEC_OPS_LUT_GEMM_H
 #define EDGEC_OPS_LUT_GEMM_H
 
@@ -31,6 +37,7 @@ typedef struct {
     const uint8_t *planes;   /* [n_pad/32][kpairs][bits][32] */
     const uint16_t *scales;  /* [n_pad/32][groups][32] half floats */
     const uint8_t *zeros;    /* [n_pad/32][groups][32] */
+    int32_t table_mode;      /* 0 exact int16 tables, 1 int8 tables (set by the op, not the blob) */
 } edgec_lut_weights;
 
 /* Bytes of a blob with these parameters (0 when they are out of range). */
@@ -42,10 +49,13 @@ int edgec_lut_weights_view(const uint8_t *blob, uint64_t nbytes, edgec_lut_weigh
 /* Fills *w from a blob that edgec_lut_weights_view accepted (no checks). */
 void edgec_lut_weights_bind(const uint8_t *blob, edgec_lut_weights *w);
 
-/* Bytes of per-row state: tables (k8 * 8 bytes) then A[groups] (int32), 64-aligned. */
+/* Bytes of per-row state: tables (k8 * 8 bytes) then A[groups] and shifts[groups] (int32), 64-aligned. */
 size_t edgec_lut_row_bytes(const edgec_lut_weights *w);
 /* Quantizes row x[0..k) and writes its tables and group sums into row (row_bytes); *sx = amax / 127. */
 void edgec_lut_prepare_row(const edgec_lut_weights *w, const float *x, uint8_t *row, float *sx);
+
+/* table_mode 1: turns the exact tables of a prepared row into int8 tables and shifts. */
+void edgec_lut_int8_tables(const edgec_lut_weights *w, uint8_t *row);
 
 /* acc[0..32) of weight block nb for a prepared row: the portable reference, and the
  * variant chosen for this CPU (EDGEC_KERNELS=reference keeps the reference). */

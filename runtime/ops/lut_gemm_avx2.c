@@ -170,9 +170,88 @@ LUT_AVX2 void edgec_lut_prepare_row_avx2(const edgec_lut_weights *w, const float
             _mm256_storeu_si256((__m256i *)(row + (size_t)(c + k) * 8), t);
         }
     }
+    if (w->table_mode == 1) edgec_lut_int8_tables(w, row);
+}
+
+/* table_mode 1: one pshufb per group of 4 (int8 tables), the two groups of a k pair
+ * interleaved per column by an unpack and summed exactly to int16 by pmaddubsw with
+ * ones (|lookup| <= 127, so no saturation). */
+#define LUT_PLANE8(PTR, LO, HI)                                                                           \
+    do {                                                                                                  \
+        const __m256i v = _mm256_loadu_si256((const __m256i *)(PTR));                                     \
+        const __m256i i0 = _mm256_and_si256(v, nib), i1 = _mm256_and_si256(_mm256_srli_epi16(v, 4), nib); \
+        const __m256i l0 = _mm256_shuffle_epi8(t0, i0), l1 = _mm256_shuffle_epi8(t1, i1);                \
+        LO = _mm256_add_epi16(LO, _mm256_maddubs_epi16(ones, _mm256_unpacklo_epi8(l0, l1)));            \
+        HI = _mm256_add_epi16(HI, _mm256_maddubs_epi16(ones, _mm256_unpackhi_epi8(l0, l1)));            \
+    } while (0)
+
+static inline __attribute__((always_inline)) LUT_AVX2 void block_bits8(const edgec_lut_weights *w, int32_t nb,
+                                                                      const uint8_t *row, float *out,
+                                                                      const int bits) {
+    const int32_t *gsum = (const int32_t *)(const void *)(row + (size_t)w->k8 * 8);
+    const uint8_t *base = w->planes + (size_t)nb * w->kpairs * bits * EDGEC_LUT_NB;
+    const size_t sz = (size_t)nb * w->groups * EDGEC_LUT_NB;
+    const int32_t ppg = w->group / 8;
+    const __m256i nib = _mm256_set1_epi8(0x0f), ones = _mm256_set1_epi8(1);
+    __m256 f0 = _mm256_setzero_ps(), f1 = f0, f2 = f0, f3 = f0;
+    int32_t g, p;
+    int b0, c;
+    for (g = 0; g < w->groups; ++g) {
+        const int32_t p_begin = g * ppg, p_end = (g + 1) * ppg < w->kpairs ? (g + 1) * ppg : w->kpairs;
+        const __m128i sh = _mm_cvtsi32_si128(gsum[w->groups + g]);
+        __m256i P[4];
+        for (c = 0; c < 4; ++c) P[c] = _mm256_setzero_si256();
+        for (b0 = 0; b0 < bits; b0 += 2) {
+            const int two = bits - b0 >= 2;
+            const uint8_t *pl = base + ((size_t)p_begin * bits + (size_t)b0) * EDGEC_LUT_NB;
+            __m256i a0 = _mm256_setzero_si256(), a1 = a0, b0lo = a0, b0hi = a0;
+            for (p = p_begin; p < p_end; ++p, pl += bits * EDGEC_LUT_NB) {
+                const uint8_t *t = row + (size_t)p * 32;
+                const __m256i t0 = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)t));
+                const __m256i t1 = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(t + 16)));
+                LUT_PLANE8(pl, a0, a1);
+                if (two) LUT_PLANE8(pl + EDGEC_LUT_NB, b0lo, b0hi);
+            }
+            for (c = 0; c < 4; ++c) {
+                P[c] = _mm256_add_epi32(P[c], _mm256_slli_epi32(widen(a0, a1, c), b0));
+                if (two) P[c] = _mm256_add_epi32(P[c], _mm256_slli_epi32(widen(b0lo, b0hi, c), b0 + 1));
+            }
+        }
+        for (c = 0; c < 4; ++c) P[c] = _mm256_sll_epi32(P[c], sh);
+        {
+            const __m256i A = _mm256_set1_epi32(gsum[g]);
+            const uint8_t *z = w->zeros + sz + (size_t)g * EDGEC_LUT_NB;
+            const uint16_t *s = w->scales + sz + (size_t)g * EDGEC_LUT_NB;
+#define LUT_GROUP_TERM(F, C)                                                                              \
+    do {                                                                                                  \
+        const __m256i zc = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(z + 8 * (C))));        \
+        const __m256i I = _mm256_sub_epi32(P[C], _mm256_mullo_epi32(zc, A));                             \
+        const __m256 sc = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(s + 8 * (C))));             \
+        F = _mm256_add_ps(F, _mm256_mul_ps(sc, _mm256_cvtepi32_ps(I)));                                   \
+    } while (0)
+            LUT_GROUP_TERM(f0, 0);
+            LUT_GROUP_TERM(f1, 1);
+            LUT_GROUP_TERM(f2, 2);
+            LUT_GROUP_TERM(f3, 3);
+#undef LUT_GROUP_TERM
+        }
+    }
+    _mm256_storeu_ps(out, f0);
+    _mm256_storeu_ps(out + 8, f1);
+    _mm256_storeu_ps(out + 16, f2);
+    _mm256_storeu_ps(out + 24, f3);
 }
 
 LUT_AVX2 void edgec_lut_block_avx2(const edgec_lut_weights *w, int32_t nb, const uint8_t *row, float *acc) {
+    if (w->table_mode == 1) {
+        switch (w->bits) {
+        case 1: block_bits8(w, nb, row, acc, 1); break;
+        case 2: block_bits8(w, nb, row, acc, 2); break;
+        case 3: block_bits8(w, nb, row, acc, 3); break;
+        default: block_bits8(w, nb, row, acc, 4); break;
+        }
+        return;
+    }
     switch (w->bits) {
     case 1: block_bits(w, nb, row, acc, 1); break;
     case 2: block_bits(w, nb, row, acc, 2); break;

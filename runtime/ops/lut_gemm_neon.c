@@ -23,6 +23,20 @@ static inline __attribute__((always_inline)) void block_bits(const edgec_lut_wei
         int16x8_t acc[4][4]; /* [plane][columns 8c..8c+8) */
         for (b = 0; b < bits; ++b)
             for (c = 0; c < 4; ++c) acc[b][c] = vdupq_n_s16(0);
+        if (w->table_mode == 1) { /* int8 tables: zip the two groups of 4 per column, pairwise add long */
+            for (p = g * ppg; p < p_end; ++p) {
+                const uint8_t *t = row + (size_t)p * 32;
+                const uint8x16_t t0 = vld1q_u8(t), t1 = vld1q_u8(t + 16);
+                for (b = 0; b < bits; ++b, pl += EDGEC_LUT_NB)
+                    for (h = 0; h < 2; ++h) {
+                        const uint8x16_t v = vld1q_u8(pl + 16 * h);
+                        const int8x16_t l0 = vreinterpretq_s8_u8(vqtbl1q_u8(t0, vandq_u8(v, nib)));
+                        const int8x16_t l1 = vreinterpretq_s8_u8(vqtbl1q_u8(t1, vshrq_n_u8(v, 4)));
+                        acc[b][2 * h] = vaddq_s16(acc[b][2 * h], vpaddlq_s8(vzip1q_s8(l0, l1)));
+                        acc[b][2 * h + 1] = vaddq_s16(acc[b][2 * h + 1], vpaddlq_s8(vzip2q_s8(l0, l1)));
+                    }
+            }
+        } else
         for (p = g * ppg; p < p_end; ++p) {
             const uint8_t *t = row + (size_t)p * 64;
             const uint8x16_t tl0 = vld1q_u8(t), th0 = vld1q_u8(t + 16), tl1 = vld1q_u8(t + 32),
@@ -53,6 +67,7 @@ static inline __attribute__((always_inline)) void block_bits(const edgec_lut_wei
                     const int32x4_t part = (c & 1) ? vmovl_high_s16(v) : vmovl_s16(vget_low_s16(v));
                     P = vaddq_s32(P, vshlq_s32(part, vdupq_n_s32(b)));
                 }
+                if (w->table_mode == 1) P = vshlq_s32(P, vdupq_n_s32(gsum[w->groups + g]));
                 {
                     const uint16x8_t z16 = vmovl_u8(vld1_u8(z + 8 * (c / 2)));
                     const int32x4_t zz =

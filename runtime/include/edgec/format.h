@@ -288,6 +288,10 @@ typedef struct {
 typedef struct {
     int32_t bits, group_size, n, k;
     float act_min, act_max;
+    /* 0: exact int16 tables (default); 1: int8 tables, T-MAC's fast mode: per weight group
+     * each table entry is rounded to T / 2^s (ties to even) with the smallest s that fits
+     * int8, and the group's sum is shifted back by s (runtime/lowbit.py) */
+    int32_t table_mode;
 } edgec_lut_fully_connected_params;
 
 /*
