@@ -104,9 +104,10 @@ def bench_matmul(m: int, k: int, n: int, rounds: int, tmp: Path, nbits_peer: boo
     if nbits_peer:
         runners["onnxruntime MatMulNBits int4 b32 acc4"] = ort_runner(matmul_nbits(src, tmp / "nbits.onnx"))
         sizes["onnxruntime MatMulNBits int4 b32 acc4"] = (tmp / "nbits.onnx").stat().st_size
-    for q, gs in [("int4", 128), ("int3", 128), ("int2", 128), ("int4", 32)]:
-        model = edgec.convert(str(src), quantize=q, group_size=gs, progress=False)
-        name = f"edgec {q} g{gs}"
+    for q, gs, tables in [("int4", 128, "exact"), ("int3", 128, "exact"), ("int2", 128, "exact"), ("int4", 32, "exact"),
+                          ("int4", 128, "int8"), ("int2", 128, "int8")]:
+        model = edgec.convert(str(src), quantize=q, group_size=gs, lut_tables=tables, progress=False)
+        name = f"edgec {q} g{gs}" + (" int8-tables" if tables == "int8" else "")
         runners[name], sizes[name] = edgec_runner(model), len(model)
     if m > 1:  # our int8 FULLY_CONNECTED (per-channel weights, calibrated on x itself)
         model = edgec.convert(str(src), quantize="int8", calibration=[x], progress=False)

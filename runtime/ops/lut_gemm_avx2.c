@@ -106,6 +106,34 @@ static inline __attribute__((always_inline)) LUT_AVX2 void block_bits(const edge
     _mm256_storeu_ps(out + 24, f3);
 }
 
+/* round(v / 2^s) ties to even on 8 int16 lanes, as round_shift in lut_gemm.c */
+static inline LUT_AVX2 __m128i round_shift8(__m128i v, int32_t s) {
+    const __m128i cnt = _mm_cvtsi32_si128(s);
+    const __m128i odd = _mm_and_si128(_mm_sra_epi16(v, cnt), _mm_set1_epi16(1));
+    if (s == 0) return v;
+    return _mm_sra_epi16(_mm_add_epi16(_mm_add_epi16(v, _mm_set1_epi16((int16_t)((1 << (s - 1)) - 1))), odd), cnt);
+}
+
+/* edgec_lut_int8_tables after max |T| per group sits in the shifts slots (same bytes) */
+static LUT_AVX2 void int8_tables(const edgec_lut_weights *w, uint8_t *row) {
+    int32_t *shift = (int32_t *)(void *)(row + (size_t)w->k8 * 8) + w->groups;
+    const int32_t kgs = w->k8 / 4;
+    int32_t kg, g;
+    for (g = 0; g < w->groups; ++g) {
+        int32_t s = 0;
+        while (s < 7 && (s == 0 ? shift[g] : (shift[g] + (1 << (s - 1)) - 1 + ((shift[g] >> s) & 1)) >> s) > 127) ++s;
+        shift[g] = s;
+    }
+    for (kg = 0; kg < kgs; ++kg) { /* in place, forwards: kg's 16 bytes land below its 32 */
+        const int32_t gg = kg * 4 / w->group < w->groups ? kg * 4 / w->group : w->groups - 1;
+        const __m128i lo = _mm_loadu_si128((const __m128i *)(row + (size_t)kg * 32));
+        const __m128i hi = _mm_loadu_si128((const __m128i *)(row + (size_t)kg * 32 + 16));
+        const __m128i t0 = round_shift8(_mm_unpacklo_epi8(lo, hi), shift[gg]);
+        const __m128i t1 = round_shift8(_mm_unpackhi_epi8(lo, hi), shift[gg]);
+        _mm_storeu_si128((__m128i *)(row + (size_t)kg * 16), _mm_packs_epi16(t0, t1));
+    }
+}
+
 /* edgec_lut_prepare_row with the same bytes: max |x| (max is exact in any order; max_ps
  * returns its second operand for a NaN first one, so NaN is skipped as in the scalar loop),
  * x * inv clamped with max_ps/min_ps (NaN -> -127 likewise), cvtps rounds ties to even
@@ -124,7 +152,7 @@ LUT_AVX2 void edgec_lut_prepare_row_avx2(const edgec_lut_weights *w, const float
     const __m256 absmask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
     __m256 vmax = _mm256_setzero_ps(), vinv;
     float amax, lanes[8], inv;
-    int32_t k, g, i, c;
+    int32_t k, g, i, c, gm;
     for (k = 0; k + 8 <= w->k; k += 8)
         vmax = _mm256_max_ps(_mm256_and_ps(_mm256_loadu_ps(x + k), absmask), vmax);
     _mm256_storeu_ps(lanes, vmax);
@@ -138,7 +166,7 @@ LUT_AVX2 void edgec_lut_prepare_row_avx2(const edgec_lut_weights *w, const float
     *sx = amax / 127.0f;
     inv = amax > 0.0f ? 127.0f / amax : 0.0f;
     vinv = _mm256_set1_ps(inv);
-    for (g = 0; g < w->groups; ++g) gsum[g] = 0;
+    for (g = 0; g < w->groups * (w->table_mode == 1 ? 2 : 1); ++g) gsum[g] = 0; /* sums (and max |T|) */
     for (c = 0; c < w->k8; c += 64) { /* chunks of 64 activations: quantize, then tables */
         const int32_t n = w->k8 - c < 64 ? w->k8 - c : 64;
         for (k = 0; k < n; k += 8) {
@@ -161,6 +189,17 @@ LUT_AVX2 void edgec_lut_prepare_row_avx2(const edgec_lut_weights *w, const float
             for (i = 0; i < 8; ++i) sum += a16[k + i];
             gsum[gi < w->groups ? gi : w->groups - 1] += sum;
         }
+        if (w->table_mode == 1) /* max |T| of a group of 4 = max(sum of positives, -sum of negatives) */
+            for (k = 0; k < n; k += 4) {
+                int32_t pos = 0, neg = 0, m;
+                for (i = 0; i < 4; ++i) {
+                    if (a16[k + i] > 0) pos += a16[k + i];
+                    else neg -= a16[k + i];
+                }
+                m = pos > neg ? pos : neg;
+                gm = (c + k) / w->group < w->groups ? (c + k) / w->group : w->groups - 1;
+                if (m > gsum[w->groups + gm]) gsum[w->groups + gm] = m;
+            }
         for (k = 0; k < n; k += 4) {
             __m256i t = _mm256_and_si256(_mm256_set1_epi16(a16[k]), bit0);
             t = _mm256_add_epi16(t, _mm256_and_si256(_mm256_set1_epi16(a16[k + 1]), bit1));
@@ -170,7 +209,7 @@ LUT_AVX2 void edgec_lut_prepare_row_avx2(const edgec_lut_weights *w, const float
             _mm256_storeu_si256((__m256i *)(row + (size_t)(c + k) * 8), t);
         }
     }
-    if (w->table_mode == 1) edgec_lut_int8_tables(w, row);
+    if (w->table_mode == 1) int8_tables(w, row);
 }
 
 /* table_mode 1: one pshufb per group of 4 (int8 tables), the two groups of a k pair
