@@ -105,7 +105,7 @@ def bench_matmul(m: int, k: int, n: int, rounds: int, tmp: Path, nbits_peer: boo
         runners["onnxruntime MatMulNBits int4 b32 acc4"] = ort_runner(matmul_nbits(src, tmp / "nbits.onnx"))
         sizes["onnxruntime MatMulNBits int4 b32 acc4"] = (tmp / "nbits.onnx").stat().st_size
     for q, gs, tables in [("int4", 128, "exact"), ("int3", 128, "exact"), ("int2", 128, "exact"), ("int4", 32, "exact"),
-                          ("int4", 128, "int8"), ("int2", 128, "int8")]:
+                          ("int4", 128, "int8"), ("int3", 128, "int8"), ("int2", 128, "int8")]:
         model = edgec.convert(str(src), quantize=q, group_size=gs, lut_tables=tables, progress=False)
         name = f"edgec {q} g{gs}" + (" int8-tables" if tables == "int8" else "")
         runners[name], sizes[name] = edgec_runner(model), len(model)
@@ -242,9 +242,9 @@ def bench_det(rounds: int, tmp: Path):
     wants = [sess.run(None, {"x": x})[0] for x in xs]
     ref_boxes = [boxes_from_prob(w[0, 0]) for w in wants]
     runners, sizes, lut_nodes = {}, {}, {}
-    for q in ["fp32", "int8", "int4", "int3", "int2"]:
-        kw = {"calibration": calib} if q == "int8" else {}
-        model = edgec.convert(str(src), quantize=q, input_shape=shape, progress=False, **kw)
+    for q in ["fp32", "int8", "int4", "int4 int8-tables", "int3", "int2"]:
+        kw = {"calibration": calib} if q == "int8" else {"lut_tables": "int8"} if "tables" in q else {}
+        model = edgec.convert(str(src), quantize=q.split()[0], input_shape=shape, progress=False, **kw)
         runners[f"edgec {q}"], sizes[f"edgec {q}"] = edgec_runner(model), len(model)
         lut_nodes[f"edgec {q}"] = sum(n.op == "LUT_FULLY_CONNECTED" for n in model.graph.nodes)
     times = interleaved(runners, xs[0], rounds)

@@ -1,12 +1,17 @@
 """The aarch64 NEON T-MAC kernel (lut_gemm_neon.c, vqtbl1q) under qemu-aarch64 on
 `-cpu cortex-a72` (Pi 4) and `-cpu max`, both table modes: LUT_FULLY_CONNECTED outputs equal the host's
 runtime/reference.py bit for bit (float32 outputs included: the op's float steps are
-ordered and unfused), and so does the C reference kernel there (EDGEC_KERNELS=reference)."""
+ordered and unfused), and so does the C reference kernel there (EDGEC_KERNELS=reference);
+armv7 (32-bit, reference kernel) under qemu-arm too."""
+import shutil
+
 import numpy as np
 import pytest
 
 import edgec
+from conftest import need
 from edgec.runtime import reference
+from test_c_core import CROSS, ROOT, cmake_build
 from test_lowbit import fc_graph
 from test_neon_kernels import CPUS, aarch64, run_qemu  # noqa: F401  (aarch64 is a fixture)
 
@@ -41,3 +46,19 @@ def test_lut_kernels_under_qemu(aarch64, cpu, kernels, tmp_path):  # noqa: F811
                        reference_kernels=kernels == "reference")
         y = np.fromfile(got[0], dtype=np.float32).reshape(want.shape)
         np.testing.assert_array_equal(y, want, err_msg=f"{path.name} on {cpu} ({kernels})")
+
+
+@pytest.fixture(scope="module")
+def armv7(tmp_path_factory):
+    toolchain, cc, qemu = CROSS["armv7"]
+    need(shutil.which(cc) is not None and shutil.which(qemu[0]) is not None, "armv7 toolchain / qemu missing")
+    build = cmake_build(tmp_path_factory.mktemp("armv7"), f"-DCMAKE_TOOLCHAIN_FILE={ROOT / 'cmake/toolchains' / toolchain}",
+                        "-DEDGEC_TESTS=OFF")
+    return build / "edgec-run", qemu
+
+
+def test_lut_reference_kernel_armv7(armv7, tmp_path):
+    for path, x, want in cases(tmp_path):
+        got = run_qemu(armv7, "cortex-a7", path, [x], tmp_path / f"{path.stem}-armv7")
+        y = np.fromfile(got[0], dtype=np.float32).reshape(want.shape)
+        np.testing.assert_array_equal(y, want, err_msg=f"{path.name} on armv7")
