@@ -103,15 +103,23 @@ def write_model(graph: Graph) -> bytes:
         layout.append((sid, pos, data))
         pos += len(data)
     const_start = fmt.align(pos)
-    const_blob = bytearray()
     const_offsets = {}
-    for n in names:
-        t = graph.tensors[n]
-        if t.is_constant:
-            pad = fmt.align(len(const_blob)) - len(const_blob)
-            const_blob.extend(b"\0" * pad)
-            const_offsets[n] = const_start + len(const_blob)
-            const_blob.extend(np.ascontiguousarray(t.data).astype(t.dtype.newbyteorder("<")).tobytes())
+    # low-bit weight blobs (format.h, edgec_lowbit_header) go to their own section after CONSTANTS
+    lowbit = {n.inputs[1] for n in graph.nodes if n.op == "LUT_FULLY_CONNECTED" and len(n.inputs) > 1}
+
+    def pack_constants(start, which):
+        blob = bytearray()
+        for n in names:
+            t = graph.tensors[n]
+            if t.is_constant and which(n):
+                blob.extend(b"\0" * (fmt.align(len(blob)) - len(blob)))
+                const_offsets[n] = start + len(blob)
+                blob.extend(np.ascontiguousarray(t.data).astype(t.dtype.newbyteorder("<")).tobytes())
+        return blob
+
+    const_blob = pack_constants(const_start, lambda n: n not in lowbit)
+    lowbit_start = fmt.align(const_start + len(const_blob))
+    lowbit_blob = pack_constants(lowbit_start, lambda n: n in lowbit)
 
     records = []
     for n, (noff, nlen) in zip(names, name_refs):
@@ -132,6 +140,9 @@ def write_model(graph: Graph) -> bytes:
     layout[0] = ("TENSORS", layout[0][1], b"".join(records))
     layout.append(("CONSTANTS", const_start, bytes(const_blob)))
     table_off = fmt.align(const_start + len(const_blob), 8)
+    if lowbit_blob:
+        layout.append(("LOWBIT_WEIGHTS", lowbit_start, bytes(lowbit_blob)))
+        table_off = fmt.align(lowbit_start + len(lowbit_blob), 8)
 
     out = bytearray(table_off + len(layout) * fmt.SECTION.size)
     for sid, off, data in layout:

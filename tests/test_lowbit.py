@@ -324,3 +324,23 @@ def test_malformed_lowbit_weights_fail_at_load(case, needle):
     assert needle in msg and "LUT_FULLY_CONNECTED" in msg, msg
     with pytest.raises(ValueError):
         reference.run_model(data, {"x": np.zeros((2, 100), np.float32)})
+
+
+def test_lowbit_section_truncated_fails_at_load():
+    """The blobs live in the LOWBIT_WEIGHTS section (id 16): a section table that cuts it short
+    leaves the weight tensor outside every section: the reader refuses the file."""
+    import struct
+
+    from edgec.runtime import format as fmt
+    data = bytearray(edgec.Model(fc_graph(2, 40, 100, 4, 32, seed=9)).to_bytes())
+    model = fmt.read_model(bytes(data))
+    assert "LOWBIT_WEIGHTS" in [name for name, _off, _size in model.sections]
+    _m, _a, _b, _f, _h, _fs, table_off, nsec, _crc = fmt.HEADER.unpack_from(data, 0)
+    for i in range(nsec):
+        sid, fl, off, size = fmt.SECTION.unpack_from(data, table_off + i * fmt.SECTION.size)
+        if sid == fmt.SECTION_IDS["LOWBIT_WEIGHTS"]:
+            fmt.SECTION.pack_into(data, table_off + i * fmt.SECTION.size, sid, fl, off, size - 64)
+    struct.pack_into("<I", data, 36, fmt.crc32(memoryview(data)[fmt.HEADER_SIZE:]))
+    with pytest.raises(Exception) as e:
+        edgec.Interpreter(bytes(data))
+    assert "outside CONSTANTS / LOWBIT_WEIGHTS" in str(e.value), str(e.value)

@@ -115,8 +115,9 @@ static edgec_status check_name(const edgec_model *m, uint32_t off, uint32_t len,
     return EDGEC_OK;
 }
 
+/* Constants live in CONSTANTS or, for low-bit weight blobs, in LOWBIT_WEIGHTS (format.h). */
 static edgec_status check_tensors(const edgec_model *m, uint64_t const_begin, uint64_t const_end,
-                                  msgbuf *msg) {
+                                  uint64_t lowbit_begin, uint64_t lowbit_end, msgbuf *msg) {
     int32_t i, d;
     uint64_t arena_end = 0;
     for (i = 0; i < m->tensor_count; ++i) {
@@ -146,9 +147,11 @@ static edgec_status check_tensors(const edgec_model *m, uint64_t const_begin, ui
                         t->zero_point, edgec_dtype_name(t->dtype));
         switch (t->storage) {
         case EDGEC_STORAGE_CONSTANT:
-            if (t->offset < const_begin || t->offset % 16 || !fits(t->offset, t->nbytes, const_end))
+            if (t->offset % 16 ||
+                !((t->offset >= const_begin && fits(t->offset, t->nbytes, const_end)) ||
+                  (lowbit_end > lowbit_begin && t->offset >= lowbit_begin && fits(t->offset, t->nbytes, lowbit_end))))
                 return fail(msg, EDGEC_ERR_FORMAT,
-                            "tensor %d: constant data (offset %llu, %llu bytes) is outside CONSTANTS or misaligned",
+                            "tensor %d: constant data (offset %llu, %llu bytes) is outside CONSTANTS / LOWBIT_WEIGHTS or misaligned",
                             i, (unsigned long long)t->offset, (unsigned long long)t->nbytes);
             break;
         case EDGEC_STORAGE_ARENA:
@@ -362,14 +365,17 @@ edgec_status edgec_model_open(const void *data, size_t size, uint32_t flags, edg
     if (!s) {
         /* find the CONSTANTS section bounds again for the constant range check */
         const edgec_section_entry *table = (const edgec_section_entry *)(m->data + h->section_table_offset);
-        uint64_t cb = 0, ce = 0;
+        uint64_t cb = 0, ce = 0, lb = 0, le = 0;
         uint32_t i;
         for (i = 0; i < h->section_count; ++i)
             if (table[i].id == EDGEC_SECTION_CONSTANTS) {
                 cb = table[i].offset;
                 ce = table[i].offset + table[i].size;
+            } else if (table[i].id == EDGEC_SECTION_LOWBIT_WEIGHTS) {
+                lb = table[i].offset;
+                le = table[i].offset + table[i].size;
             }
-        s = check_tensors(m, cb, ce, &msg);
+        s = check_tensors(m, cb, ce, lb, le, &msg);
     }
     if (!s) s = check_graph(m, &msg);
     if (!s) s = check_ops(m, &msg);

@@ -27,6 +27,9 @@
  *   METADATA    UTF-8 JSON: producer, source model hash, input/output names,
  *               preprocessing (mean, std, channel order, layout), labels. The C core
  *               never parses it.
+ *   LOWBIT_WEIGHTS  (optional) bytes; low-bit weight blobs (edgec_lowbit_header below),
+ *               each 64-byte aligned; their uint8 tensors have storage CONSTANT and point
+ *               here instead of into CONSTANTS
  *
  * Tensor storage (edgec_tensor_record.storage):
  *   CONSTANT  data at file offset `offset`, `nbytes` long
@@ -295,9 +298,9 @@ typedef struct {
 } edgec_lut_fully_connected_params;
 
 /*
- * Low-bit weights (the format of EDGEC_SECTION_LOWBIT_WEIGHTS; in IR 1.0 each blob is a
- * uint8 CONSTANT tensor of the CONSTANTS section, 64-aligned and used in place, so the
- * reader's constant bounds checks cover it). w[n, k] = scale[n, g] * (q[n, k] - zero[n, g]),
+ * Low-bit weights (one blob per weight tensor in EDGEC_SECTION_LOWBIT_WEIGHTS: a uint8
+ * CONSTANT tensor, 64-aligned and used in place; the reader bounds-checks it against that
+ * section, the op's prepare checks the blob itself). w[n, k] = scale[n, g] * (q[n, k] - zero[n, g]),
  * g = k / group_size, q in [0, 2^bits). With n_pad = N rounded up to 32, k8 = K rounded
  * up to 8, kp = k8 / 8 and groups = ceil(K / group_size), a blob is, in order:
  *   edgec_lowbit_header                           32 bytes
