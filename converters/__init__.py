@@ -94,7 +94,8 @@ def convert(model, quantize: str = "fp32", calibration=None, input_shape: dict |
     quantize="int4"|"int3"|"int2" stores FULLY_CONNECTED / MatMul / 1x1-conv weights in that
     many bits per weight (groups of `group_size` = 32, 64 or 128 inputs with a half scale and
     a zero point each; T-MAC table-lookup GEMM at run time); everything else stays fp32.
-    lut_tables="int8" uses T-MAC's int8 tables (faster; rounds the partial sums).
+    lut_tables="int8" uses T-MAC's int8 tables (faster; rounds the partial sums);
+    exclude=[node names] keeps those layers' weights in fp32.
     """
     if quantize not in PRECISIONS:
         raise ConversionError(f"quantize={quantize!r}: choose one of {', '.join(PRECISIONS)}")
@@ -131,7 +132,7 @@ def _convert(model, quantize, calibration, input_shape, calibration_method, perc
                                           "calibration": calibration_method, "samples": len(batches)}
     elif quantize in ("int4", "int3", "int2"):
         from .quantize.lowbit import quantize_lowbit
-        report = quantize_lowbit(graph, quantize, group_size, lut_tables)
+        report = quantize_lowbit(graph, quantize, group_size, lut_tables, exclude)
         graph.metadata["quantization"] = {"scheme": f"{quantize} weights in groups of {group_size} "
                                           f"(T-MAC LUT GEMM, {lut_tables} tables), int8 activations per row", **report}
     elif quantize != "fp32":

@@ -228,7 +228,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--calibration", metavar="DIR|NPZ",
                    help="calibration images (folder) or arrays (.npz named by input) for --quantize int8")
     c.add_argument("--calibration-method", choices=["minmax", "percentile", "mse"], default="minmax")
-    c.add_argument("--exclude", metavar="NODE,...", help="--quantize int8: keep these nodes in float")
+    c.add_argument("--exclude", metavar="NODE,...", help="--quantize int8/int4/int3/int2: keep these nodes in float")
     c.add_argument("--keep-float", metavar="OPTYPE,...", help="--quantize int8: keep these op types in float")
     c.add_argument("--patch", metavar="auto|RxC[@TENSOR]",
                    help="run the first stage patch by patch (MCUNetV2) to cut peak memory")

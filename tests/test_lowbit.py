@@ -344,3 +344,13 @@ def test_lowbit_section_truncated_fails_at_load():
     with pytest.raises(Exception) as e:
         edgec.Interpreter(bytes(data))
     assert "outside CONSTANTS / LOWBIT_WEIGHTS" in str(e.value), str(e.value)
+
+
+def test_exclude_keeps_layers_fp32(tmp_path):
+    src = onnx_model(tmp_path / "m.onnx")
+    model = edgec.convert(src, quantize="int4", exclude=["head"], progress=False)
+    ops = {n.name: n.op for n in model.graph.nodes}
+    assert ops["head"] == "FULLY_CONNECTED" and ops["fc"] == "LUT_FULLY_CONNECTED" and ops["pw"] == "LUT_FULLY_CONNECTED"
+    assert model.graph.metadata["quantization"]["nodes"] == 2
+    with pytest.raises(edgec.ConversionError, match="exclude names no node"):
+        edgec.convert(src, quantize="int4", exclude=["nope"], progress=False)

@@ -34,10 +34,16 @@ def _lowbit_weights(graph, node):
 TABLES = {"exact": 0, "int8": 1}
 
 
-def quantize_lowbit(graph, precision: str, group_size: int = 128, lut_tables: str = "exact") -> dict:
+def quantize_lowbit(graph, precision: str, group_size: int = 128, lut_tables: str = "exact", exclude=()) -> dict:
     """Rewrite the graph in place; returns a report {nodes, weight_bytes, int8_bytes, fp32_bytes}
     (int8_bytes: the same weights as int8 per output channel with float32 scales).
-    lut_tables="int8" selects T-MAC's int8 tables (table_mode 1: faster, not exact)."""
+    lut_tables="int8" selects T-MAC's int8 tables (table_mode 1: faster, not exact).
+    Nodes named in `exclude` (source model names) keep their fp32 weights."""
+    exclude = set(exclude or ())
+    unknown = exclude - {n.name for n in graph.nodes}
+    if unknown:
+        raise ConversionError(f"{graph.name}: exclude names no node: {sorted(unknown)[:5]} "
+                              "(node names as in the source model; see `edgec inspect`)")
     if lut_tables not in TABLES:
         raise ConversionError(f"{graph.name}: lut_tables={lut_tables!r}: choose exact or int8")
     if precision not in BITS:
@@ -47,7 +53,7 @@ def quantize_lowbit(graph, precision: str, group_size: int = 128, lut_tables: st
     bits = BITS[precision]
     report = {"nodes": 0, "weight_bytes": 0, "int8_bytes": 0, "fp32_bytes": 0}
     for node in graph.nodes:
-        if node.op not in ("FULLY_CONNECTED", "CONV2D"):
+        if node.op not in ("FULLY_CONNECTED", "CONV2D") or node.name in exclude:
             continue
         w = _lowbit_weights(graph, node)
         if w is None:
