@@ -149,6 +149,20 @@ def text_lines(lines):
     return out
 
 
+def sensitive_layers(src, shape, x, want, keep: int, precision: str = "int4") -> list:
+    """Names of the `keep` layers whose low-bit weights alone (every other layer fp32) give
+    the lowest output SNR on x: a one-layer-at-a-time sweep through the real runtime."""
+    import edgec
+    full = edgec.convert(str(src), quantize=precision, input_shape=shape, progress=False)
+    names = [n.name for n in full.graph.nodes if n.op == "LUT_FULLY_CONNECTED"]
+    scores = []
+    for name in names:
+        model = edgec.convert(str(src), quantize=precision, input_shape=shape, progress=False,
+                              exclude=[n for n in names if n != name])
+        scores.append((error(edgec_runner(model)(x), want)[1], name))
+    return [name for _snr, name in sorted(scores)[:keep]]
+
+
 def bench_rec(rounds: int, tmp: Path):
     """PP-OCR rec (rapidocr's ONNX, 1x3x48x320): fp32, int8 (calibrated on 4 rendered lines) and
     int4 / int3 / int2 (1x1 convs and FC as LUT_FULLY_CONNECTED, the rest fp32) on 8 other
@@ -170,13 +184,16 @@ def bench_rec(rounds: int, tmp: Path):
     chars = characters()
     texts = [ctc_decode(w[0], chars)[0] for w in wants]
     runners, sizes, lut_nodes = {}, {}, {}
-    for q in ["fp32", "int8", "int4", "int3", "int2"]:
-        kw = {"calibration": calib} if q == "int8" else {}
-        model = edgec.convert(str(src), quantize=q, input_shape=shape, progress=False, **kw)
+    sensitive = sensitive_layers(src, shape, calib[0], sess.run(None, {"x": calib[0]})[0], keep=8)
+    for q in ["fp32", "int8", "int4", "int4 keep8", "int3", "int2"]:
+        kw = {"calibration": calib} if q == "int8" else {"exclude": sensitive} if "keep" in q else {}
+        model = edgec.convert(str(src), quantize=q.split()[0], input_shape=shape, progress=False, **kw)
         runners[f"edgec {q}"], sizes[f"edgec {q}"] = edgec_runner(model), len(model)
         lut_nodes[f"edgec {q}"] = sum(n.op == "LUT_FULLY_CONNECTED" for n in model.graph.nodes)
     times = interleaved(runners, xs[0], rounds)
     base = times["edgec int8"]
+    print(f"\n`int4 keep8`: int4 but the 8 layers whose int4 weights alone hurt the logits most stay "
+          f"fp32 ({', '.join(sensitive)}; one-layer-at-a-time sweep on a calibration line)")
     print(f"\n{src.name} (1x3x48x320), 1 thread, median of {rounds} interleaved rounds; "
           f"onnxruntime fp32 reads {texts}\n")
     print("| edgec model | LUT nodes | ms | time vs int8 | logits SNR dB vs onnxruntime fp32 (min over lines) "
