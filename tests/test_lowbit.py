@@ -41,7 +41,7 @@ def fc_graph(m, n, k, bits, group, seed=0, bias=True, act=(-np.inf, np.inf), x_s
     g.add_tensor("y", (x_shape[:-1] if x_shape else (m,)) + (n,))
     g.add_node("FULLY_CONNECTED", ["x", "w", "b" if bias else ""], ["y"], {"act_min": act[0], "act_max": act[1]})
     g.outputs = ["y"]
-    rep = quantize_lowbit(g, f"int{bits}", group, ["exact", "int8"][table_mode]) if bits > 1 else None
+    rep = quantize_lowbit(g, f"int{bits}", group, ["exact", "int8"][table_mode], skip_tiny=False) if bits > 1 else None
     if bits == 1:  # 1-bit blobs: the kernels take bits 1..4; the converter writes 2..4
         q, s, z = lowbit.quantize_weights(w, 1, group)
         blob = np.frombuffer(lowbit.pack_ref(q, s, z, 1, group), np.uint8)
@@ -354,3 +354,11 @@ def test_exclude_keeps_layers_fp32(tmp_path):
     assert model.graph.metadata["quantization"]["nodes"] == 2
     with pytest.raises(edgec.ConversionError, match="exclude names no node"):
         edgec.convert(src, quantize="int4", exclude=["nope"], progress=False)
+
+
+def test_tiny_layers_stay_fp32():
+    """float_ops.tflite's two 4x8 FULLY_CONNECTEDs: a padded blob (512 bytes) would be larger
+    than their fp32 weights (128 bytes), so they stay FULLY_CONNECTED; the TFLite path still works."""
+    m = edgec.convert(FIXTURES / "float_ops.tflite", quantize="int4", progress=False)
+    assert "LUT_FULLY_CONNECTED" not in [n.op for n in m.graph.nodes]
+    assert m.graph.metadata["quantization"]["nodes"] == 0

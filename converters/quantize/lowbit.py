@@ -1,7 +1,8 @@
 """Low-bit weight quantization (--quantize int4|int3|int2): FULLY_CONNECTED (ONNX Gemm and
 MatMul with constant weights) and 1x1 stride-1 unpadded CONV2D nodes with float weights
 become LUT_FULLY_CONNECTED over a T-MAC bit-plane blob (runtime/lowbit.py, format.h);
-every other node stays fp32. Activations are quantized per row to int8 inside the op."""
+every other node stays fp32, and so do layers so small that the blob (32-column and
+8-input padding, 32-byte header) would not be smaller than their fp32 weights. Activations are quantized per row to int8 inside the op."""
 from __future__ import annotations
 
 import numpy as np
@@ -34,7 +35,8 @@ def _lowbit_weights(graph, node):
 TABLES = {"exact": 0, "int8": 1}
 
 
-def quantize_lowbit(graph, precision: str, group_size: int = 128, lut_tables: str = "exact", exclude=()) -> dict:
+def quantize_lowbit(graph, precision: str, group_size: int = 128, lut_tables: str = "exact", exclude=(),
+                    skip_tiny: bool = True) -> dict:
     """Rewrite the graph in place; returns a report {nodes, weight_bytes, int8_bytes, fp32_bytes}
     (int8_bytes: the same weights as int8 per output channel with float32 scales).
     lut_tables="int8" selects T-MAC's int8 tables (table_mode 1: faster, not exact).
@@ -59,6 +61,8 @@ def quantize_lowbit(graph, precision: str, group_size: int = 128, lut_tables: st
         if w is None:
             continue
         n, k = w.shape
+        if skip_tiny and blob_bytes(BITS[precision], group_size, n, k) >= 4 * n * k:
+            continue  # tiny layer: padding to 32 columns / 8 inputs would not save bytes over fp32
         try:
             q, scales, zeros = quantize_weights(w, bits, group_size)
         except ValueError as e:
