@@ -362,3 +362,21 @@ def test_tiny_layers_stay_fp32():
     m = edgec.convert(FIXTURES / "float_ops.tflite", quantize="int4", progress=False)
     assert "LUT_FULLY_CONNECTED" not in [n.op for n in m.graph.nodes]
     assert m.graph.metadata["quantization"]["nodes"] == 0
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_random_blob_payload_never_crashes(seed):
+    """Any bytes in the planes and scales (NaN / inf / subnormal half scales included) are a
+    valid blob: every path computes the same outputs (NaN where the scales say so)."""
+    g = fc_graph(3, 40, 100, 4, 32, seed=9, table_mode=seed % 2)
+    name = g.nodes[0].inputs[1]
+    blob = g.tensors[name].data.copy()
+    n_pad, groups = 64, 4
+    zeros_at = len(blob) - n_pad * groups
+    rng = np.random.default_rng(seed)
+    blob[32:zeros_at] = rng.integers(0, 256, zeros_at - 32, dtype=np.uint8)
+    g.tensors[name].data = blob
+    x = np.random.default_rng(seed).standard_normal((3, 100)).astype(np.float32)
+    fast, ref_c, want, two = run_three(g, {"x": x})
+    np.testing.assert_array_equal(ref_c, want)
+    np.testing.assert_array_equal(fast, want)
