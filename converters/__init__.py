@@ -12,7 +12,7 @@ from .graph import ConversionError, Graph
 
 __all__ = ["convert", "load", "check", "Model", "ConversionError", "Graph"]
 
-PRECISIONS = ("fp32", "int8", "int4", "int2", "binary", "mixed")
+PRECISIONS = ("fp32", "int8", "int4", "int3", "int2", "binary", "mixed")
 
 
 class Model:
@@ -79,7 +79,7 @@ def convert(model, quantize: str = "fp32", calibration=None, input_shape: dict |
             calibration_method: str = "minmax", percentile: float = 99.99, progress: bool = True,
             preprocessing: dict | None = None, patch: str | None = None, max_recompute: float = 0.15,
             exclude=(), keep_float=(), sparsity: float | None = None, sparse_block: str = "1x4",
-            sparse_kernels: bool = True) -> Model:
+            sparse_kernels: bool = True, group_size: int = 128, lut_tables: str = "exact") -> Model:
     """Convert a TFLite or ONNX model into an edgec Model (save() it to get a .edgec).
 
     quantize="int8" quantizes a float model after training: `calibration` is an iterable
@@ -95,13 +95,18 @@ def convert(model, quantize: str = "fp32", calibration=None, input_shape: dict |
     sparsity=0.8 prunes that fraction of sparse_block ("1x4" or "4x1") weight blocks, by
     magnitude, in FULLY_CONNECTED and 1x1 CONV2D layers, and runs them with the block-sparse
     kernels (SPARSE_FULLY_CONNECTED); sparse_kernels=False keeps the pruned layers dense.
+    quantize="int4"|"int3"|"int2" stores FULLY_CONNECTED / MatMul / 1x1-conv weights in that
+    many bits per weight (groups of `group_size` = 32, 64 or 128 inputs with a half scale and
+    a zero point each; T-MAC table-lookup GEMM at run time); everything else stays fp32.
+    lut_tables="int8" uses T-MAC's int8 tables (faster; rounds the partial sums);
+    exclude=[node names] keeps those layers' weights in fp32.
     """
     if quantize not in PRECISIONS:
         raise ConversionError(f"quantize={quantize!r}: choose one of {', '.join(PRECISIONS)}")
     try:
         return _convert(model, quantize, calibration, input_shape, calibration_method, percentile,
                         progress, preprocessing, patch, max_recompute, exclude, keep_float,
-                        (sparsity, sparse_block, sparse_kernels))
+                        (sparsity, sparse_block, sparse_kernels), group_size, lut_tables)
     except (ConversionError, TypeError):
         raise
     except Exception as e:  # malformed models reach numpy / passes in many ways
@@ -111,7 +116,7 @@ def convert(model, quantize: str = "fp32", calibration=None, input_shape: dict |
 
 def _convert(model, quantize, calibration, input_shape, calibration_method, percentile, progress,
              preprocessing, patch=None, max_recompute=0.15, exclude=(), keep_float=(),
-             sparse=(None, "1x4", True)) -> Model:
+             sparse=(None, "1x4", True), group_size=128, lut_tables="exact") -> Model:
     graph = load(model, input_shape=input_shape)
     if preprocessing:
         graph.metadata["preprocessing"] = dict(preprocessing)
@@ -133,9 +138,14 @@ def _convert(model, quantize, calibration, input_shape, calibration_method, perc
         q.quantize_graph(graph, ranges, (lambda n: n.name in names or n.op in kinds) if names or kinds else None)
         graph.metadata["quantization"] = {"scheme": "int8 per-channel weights, per-tensor activations",
                                           "calibration": calibration_method, "samples": len(batches)}
+    elif quantize in ("int4", "int3", "int2"):
+        from .quantize.lowbit import quantize_lowbit
+        report = quantize_lowbit(graph, quantize, group_size, lut_tables, exclude)
+        graph.metadata["quantization"] = {"scheme": f"{quantize} weights in groups of {group_size} "
+                                          f"(T-MAC LUT GEMM, {lut_tables} tables), int8 activations per row", **report}
     elif quantize != "fp32":
         raise ConversionError(f"{graph.name}: quantize={quantize!r} is not available in this edgec "
-                              "version yet (fp32 and int8 are)")
+                              "version yet (fp32, int8, int4, int3, int2 are)")
     q.lower_int8(graph)  # integer parameters for int8 nodes
     from .passes.lookup_mul import fuse_lookup_mul
     fuse_lookup_mul(graph)  # int8 x * f(x) (swish) as one table

@@ -102,8 +102,10 @@ def write_model(graph: Graph) -> bytes:
         pos = fmt.align(pos)
         layout.append((sid, pos, data))
         pos += len(data)
-    # block-sparse CSR tensors (values, cols, rowptr) go to the SPARSE_WEIGHTS section
+    # block-sparse CSR tensors (values, cols, rowptr) go to the SPARSE_WEIGHTS section, low-bit
+    # weight blobs (format.h, edgec_lowbit_header) to LOWBIT_WEIGHTS, both after CONSTANTS
     sparse = {t for node in graph.nodes if node.op == "SPARSE_FULLY_CONNECTED" for t in node.inputs[1:4]}
+    lowbit = {n.inputs[1] for n in graph.nodes if n.op == "LUT_FULLY_CONNECTED" and len(n.inputs) > 1}
     const_offsets = {}
 
     def blob_of(start, members):
@@ -114,10 +116,13 @@ def write_model(graph: Graph) -> bytes:
             const_offsets[n] = start + len(blob)
             blob.extend(np.ascontiguousarray(t.data).astype(t.dtype.newbyteorder("<")).tobytes())
         return blob
+    constants = [n for n in names if graph.tensors[n].is_constant]
     const_start = fmt.align(pos)
-    const_blob = blob_of(const_start, [n for n in names if graph.tensors[n].is_constant and n not in sparse])
+    const_blob = blob_of(const_start, [n for n in constants if n not in sparse and n not in lowbit])
     sparse_start = fmt.align(const_start + len(const_blob))
-    sparse_blob = blob_of(sparse_start, [n for n in names if graph.tensors[n].is_constant and n in sparse])
+    sparse_blob = blob_of(sparse_start, [n for n in constants if n in sparse])
+    lowbit_start = fmt.align(sparse_start + len(sparse_blob))
+    lowbit_blob = blob_of(lowbit_start, [n for n in constants if n in lowbit])
 
     records = []
     for n, (noff, nlen) in zip(names, name_refs):
@@ -141,6 +146,9 @@ def write_model(graph: Graph) -> bytes:
     if sparse_blob:
         layout.append(("SPARSE_WEIGHTS", sparse_start, bytes(sparse_blob)))
         table_off = fmt.align(sparse_start + len(sparse_blob), 8)
+    if lowbit_blob:
+        layout.append(("LOWBIT_WEIGHTS", lowbit_start, bytes(lowbit_blob)))
+        table_off = fmt.align(lowbit_start + len(lowbit_blob), 8)
 
     out = bytearray(table_off + len(layout) * fmt.SECTION.size)
     for sid, off, data in layout:

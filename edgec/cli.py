@@ -38,7 +38,8 @@ def cmd_convert(args):
                       preprocessing=meta.get("preprocessing"), patch=args.patch, max_recompute=args.max_recompute,
                       exclude=args.exclude.split(",") if args.exclude else (),
                       keep_float=args.keep_float.split(",") if args.keep_float else (),
-                      sparsity=args.sparsity, sparse_block=args.sparse_block)
+                      sparsity=args.sparsity, sparse_block=args.sparse_block,
+                      group_size=args.group_size, lut_tables=args.lut_tables)
     out = Path(args.output or Path(args.model).with_suffix(".edgec"))
     m.save(out)
     it = edgec.Interpreter(out)
@@ -163,6 +164,8 @@ def cmd_info(args):
                               "aarch64 NEON" if "aarch64" in feats else "")
     print(f"kernels: {simd + ' (int8 GEMM/depthwise/element-wise, fp32 GEMM/depthwise/FC), ' if simd else ''}"
           f"portable C99 reference for the rest{' (EDGEC_KERNELS=reference)' if forced else ''}")
+    from edgec.runtime._lib import ffi, lib
+    print(f"lut gemm (low-bit weights): {ffi.string(lib().edgec_lut_kernel_name()).decode()}")
     print(f"ops ({len(fmt.OPS)}): {' '.join(fmt.OPS)}")
     from edgec.runtime import cuda_info
     version, text = cuda_info()
@@ -226,13 +229,17 @@ def build_parser() -> argparse.ArgumentParser:
     c = sub.add_parser("convert", help="convert a .tflite/.onnx model to .edgec")
     c.add_argument("model")
     c.add_argument("-o", "--output")
-    c.add_argument("--quantize", default="fp32", choices=["fp32", "int8", "int4", "int2", "binary", "mixed"])
+    c.add_argument("--quantize", default="fp32", choices=["fp32", "int8", "int4", "int3", "int2", "binary", "mixed"])
+    c.add_argument("--group-size", type=int, default=128, choices=[32, 64, 128],
+                   help="--quantize int4/int3/int2: weights per scale and zero point (128)")
+    c.add_argument("--lut-tables", default="exact", choices=["exact", "int8"],
+                   help="--quantize int4/int3/int2: exact int16 tables, or T-MAC's faster int8 tables")
     c.add_argument("--input-shape", action="append", metavar="NAME:D0,D1,...",
                    help="fix dynamic input dimensions (repeatable)")
     c.add_argument("--calibration", metavar="DIR|NPZ",
                    help="calibration images (folder) or arrays (.npz named by input) for --quantize int8")
     c.add_argument("--calibration-method", choices=["minmax", "percentile", "mse"], default="minmax")
-    c.add_argument("--exclude", metavar="NODE,...", help="--quantize int8: keep these nodes in float")
+    c.add_argument("--exclude", metavar="NODE,...", help="--quantize int8/int4/int3/int2: keep these nodes in float")
     c.add_argument("--keep-float", metavar="OPTYPE,...", help="--quantize int8: keep these op types in float")
     c.add_argument("--patch", metavar="auto|RxC[@TENSOR]",
                    help="run the first stage patch by patch (MCUNetV2) to cut peak memory")

@@ -24,6 +24,7 @@ const char *edgec_version(void);
 const char *edgec_status_string(edgec_status status);
 const char *edgec_op_name(int32_t opcode);
 const char *edgec_cpu_features(void);
+const char *edgec_lut_kernel_name(void);
 edgec_status edgec_model_open(const void *data, size_t size, uint32_t flags, edgec_model **out,
                               char *err, size_t err_size);
 void edgec_model_close(edgec_model *model);

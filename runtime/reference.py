@@ -112,6 +112,19 @@ def fully_connected(inputs, p, outputs, specs=None):
     return [_clamp(out, p["act_min"], p["act_max"]).reshape(outputs[0].shape)]
 
 
+@op("LUT_FULLY_CONNECTED")
+def lut_fully_connected(inputs, p, outputs, specs=None):
+    """Low-bit weights (T-MAC): semantics and the blob format in runtime/lowbit.py."""
+    from .lowbit import lut_fully_connected_ref, unpack_ref
+    x, w, b = (inputs + [None])[:3]
+    u = unpack_ref(w)  # ValueError on a malformed blob
+    bits, group, (n, k) = u["bits"], u["group"], u["q"].shape
+    if (bits, group, n, k) != (p["bits"], p["group_size"], p["n"], p["k"]):
+        raise ValueError(f"params (bits, group, N, K) {(p['bits'], p['group_size'], p['n'], p['k'])} "
+                         f"disagree with the weights' header {(bits, group, n, k)}")
+    y = lut_fully_connected_ref(x.reshape(-1, k), w, b, p["act_min"], p["act_max"], p.get("table_mode", 0))
+    return [y.reshape(outputs[0].shape)]
+
 @op("BATCH_MATMUL")
 def batch_matmul(inputs, p, outputs, specs=None):
     a, b = inputs

@@ -115,10 +115,11 @@ static edgec_status check_name(const edgec_model *m, uint32_t off, uint32_t len,
     return EDGEC_OK;
 }
 
-/* Constant data lies in CONSTANTS or in SPARSE_WEIGHTS (block-sparse CSR tensors, format.h). */
+/* Constant data lies in CONSTANTS, in SPARSE_WEIGHTS (block-sparse CSR tensors) or in
+ * LOWBIT_WEIGHTS (low-bit weight blobs), format.h. */
 static edgec_status check_tensors(const edgec_model *m, uint64_t const_begin, uint64_t const_end,
-                                  uint64_t sparse_begin, uint64_t sparse_end,
-                                  msgbuf *msg) {
+                                  uint64_t sparse_begin, uint64_t sparse_end, uint64_t lowbit_begin,
+                                  uint64_t lowbit_end, msgbuf *msg) {
     int32_t i, d;
     uint64_t arena_end = 0;
     for (i = 0; i < m->tensor_count; ++i) {
@@ -149,10 +150,12 @@ static edgec_status check_tensors(const edgec_model *m, uint64_t const_begin, ui
                         t->zero_point, edgec_dtype_name(t->dtype));
         switch (t->storage) {
         case EDGEC_STORAGE_CONSTANT:
-            if (t->offset % 16 || !((t->offset >= const_begin && fits(t->offset, t->nbytes, const_end)) ||
-                                    (t->offset >= sparse_begin && fits(t->offset, t->nbytes, sparse_end))))
+            if (t->offset % 16 ||
+                !((t->offset >= const_begin && fits(t->offset, t->nbytes, const_end)) ||
+                  (sparse_end > sparse_begin && t->offset >= sparse_begin && fits(t->offset, t->nbytes, sparse_end)) ||
+                  (lowbit_end > lowbit_begin && t->offset >= lowbit_begin && fits(t->offset, t->nbytes, lowbit_end))))
                 return fail(msg, EDGEC_ERR_FORMAT,
-                            "tensor %d: constant data (offset %llu, %llu bytes) is outside CONSTANTS and SPARSE_WEIGHTS or misaligned",
+                            "tensor %d: constant data (offset %llu, %llu bytes) is outside CONSTANTS / SPARSE_WEIGHTS / LOWBIT_WEIGHTS or misaligned",
                             i, (unsigned long long)t->offset, (unsigned long long)t->nbytes);
             break;
         case EDGEC_STORAGE_ARENA:
@@ -366,7 +369,7 @@ edgec_status edgec_model_open(const void *data, size_t size, uint32_t flags, edg
     if (!s) {
         /* find the CONSTANTS section bounds again for the constant range check */
         const edgec_section_entry *table = (const edgec_section_entry *)(m->data + h->section_table_offset);
-        uint64_t cb = 0, ce = 0, sb = 0, se = 0;
+        uint64_t cb = 0, ce = 0, sb = 0, se = 0, lb = 0, le = 0;
         uint32_t i;
         for (i = 0; i < h->section_count; ++i)
             if (table[i].id == EDGEC_SECTION_CONSTANTS) {
@@ -375,8 +378,11 @@ edgec_status edgec_model_open(const void *data, size_t size, uint32_t flags, edg
             } else if (table[i].id == EDGEC_SECTION_SPARSE_WEIGHTS) {
                 sb = table[i].offset;
                 se = table[i].offset + table[i].size;
+            } else if (table[i].id == EDGEC_SECTION_LOWBIT_WEIGHTS) {
+                lb = table[i].offset;
+                le = table[i].offset + table[i].size;
             }
-        s = check_tensors(m, cb, ce, sb, se, &msg);
+        s = check_tensors(m, cb, ce, sb, se, lb, le, &msg);
     }
     if (!s) s = check_graph(m, &msg);
     if (!s) s = check_ops(m, &msg);

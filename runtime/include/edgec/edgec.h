@@ -74,6 +74,7 @@ const char *edgec_version(void);
 const char *edgec_status_string(edgec_status status);
 const char *edgec_op_name(int32_t opcode); /* NULL when unknown */
 const char *edgec_cpu_features(void);      /* e.g. "x86_64 avx2 avx512f avx512vnni" */
+const char *edgec_lut_kernel_name(void);   /* LUT GEMM kernel on this CPU: "avx2", "neon", "reference" */
 
 edgec_status edgec_model_open(const void *data, size_t size, uint32_t flags,
                               edgec_model **out, char *err, size_t err_size);

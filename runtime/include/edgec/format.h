@@ -27,6 +27,9 @@
  *   METADATA    UTF-8 JSON: producer, source model hash, input/output names,
  *               preprocessing (mean, std, channel order, layout), labels. The C core
  *               never parses it.
+ *   LOWBIT_WEIGHTS  (optional) bytes; low-bit weight blobs (edgec_lowbit_header below),
+ *               each 64-byte aligned; their uint8 tensors have storage CONSTANT and point
+ *               here instead of into CONSTANTS
  *
  * Tensor storage (edgec_tensor_record.storage):
  *   CONSTANT  data at file offset `offset`, `nbytes` long
@@ -321,6 +324,45 @@ typedef struct {
     int32_t pad_top, pad_left, pad_bottom, pad_right;
     float act_min, act_max;
 } edgec_binary_conv2d_params;
+/* LUT_FULLY_CONNECTED (T-MAC table-lookup GEMM over low-bit weights): inputs x float32
+ * [..., K], w = one low-bit blob (uint8 CONSTANT, edgec_lowbit_header below), optional bias
+ * float32 [N]; output float32 [..., N]. x is quantized per row to int8 inside the op; exact
+ * semantics in runtime/lowbit.py (lut_fully_connected_ref) and OPS.md. bits, group_size, n
+ * and k repeat the blob's header and must equal it. */
+typedef struct {
+    int32_t bits, group_size, n, k;
+    float act_min, act_max;
+    /* 0: exact int16 tables (default); 1: int8 tables, T-MAC's fast mode: per weight group
+     * each table entry is rounded to T / 2^s (ties to even) with the smallest s that fits
+     * int8, and the group's sum is shifted back by s (runtime/lowbit.py) */
+    int32_t table_mode;
+} edgec_lut_fully_connected_params;
+
+/*
+ * Low-bit weights (one blob per weight tensor in EDGEC_SECTION_LOWBIT_WEIGHTS: a uint8
+ * CONSTANT tensor, 64-aligned and used in place; the reader bounds-checks it against that
+ * section, the op's prepare checks the blob itself). w[n, k] = scale[n, g] * (q[n, k] - zero[n, g]),
+ * g = k / group_size, q in [0, 2^bits). With n_pad = N rounded up to 32, k8 = K rounded
+ * up to 8, kp = k8 / 8 and groups = ceil(K / group_size), a blob is, in order:
+ *   edgec_lowbit_header                           32 bytes
+ *   planes  uint8 [n_pad/32][kp][bits][32]        byte j of (block nb, k pair p, plane b) =
+ *           idx(nb*32 + j, 8p) | idx(nb*32 + j, 8p + 4) << 4, where
+ *           idx(n, k0) = sum_{t<4} ((q[n, k0 + t] >> b) & 1) << t   (q = 0 past N and K)
+ *   scales  uint16 [n_pad/32][groups][32]         IEEE half floats (0 past N)
+ *   zeros   uint8  [n_pad/32][groups][32]         zero points, < 2^bits
+ * nbytes = 32 + n_pad*k8*bits/8 + 3*n_pad*groups. Each 4-bit idx selects one of 16 partial
+ * sums of 4 activations (the T-MAC table), the two nibbles of a byte index the tables of
+ * two consecutive groups of 4, and 32 bytes fill one 256-bit shuffle (two 128-bit ones).
+ */
+#define EDGEC_LOWBIT_MAGIC 0x3157424Cu /* "LBW1" read as a little-endian u32 */
+typedef struct {
+    uint32_t magic;       /* EDGEC_LOWBIT_MAGIC */
+    int32_t bits;         /* 1..4 (the converter writes 2, 3, 4) */
+    int32_t group_size;   /* 32, 64 or 128 */
+    int32_t n, k;         /* logical weight shape [N, K] */
+    int32_t reserved[3];  /* 0 */
+} edgec_lowbit_header;
+EDGEC_STATIC_ASSERT(sizeof(edgec_lowbit_header) == 32, lowbit_header_size);
 
 typedef struct {
     int32_t unused;
