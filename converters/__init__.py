@@ -12,7 +12,7 @@ from .graph import ConversionError, Graph
 
 __all__ = ["convert", "load", "check", "Model", "ConversionError", "Graph"]
 
-PRECISIONS = ("fp32", "int8", "int4", "int3", "int2", "binary", "mixed")
+PRECISIONS = ("fp32", "int8", "int4", "int3", "int2", "mixed")
 
 
 class Model:
@@ -79,7 +79,8 @@ def convert(model, quantize: str = "fp32", calibration=None, input_shape: dict |
             calibration_method: str = "minmax", percentile: float = 99.99, progress: bool = True,
             preprocessing: dict | None = None, patch: str | None = None, max_recompute: float = 0.15,
             exclude=(), keep_float=(), sparsity: float | None = None, sparse_block: str = "1x4",
-            sparse_kernels: bool = True, group_size: int = 128, lut_tables: str = "exact") -> Model:
+            sparse_kernels: bool = True, group_size: int = 128, lut_tables: str = "exact",
+            size_budget: float | None = None) -> Model:
     """Convert a TFLite or ONNX model into an edgec Model (save() it to get a .edgec).
 
     quantize="int8" quantizes a float model after training: `calibration` is an iterable
@@ -98,6 +99,9 @@ def convert(model, quantize: str = "fp32", calibration=None, input_shape: dict |
     quantize="int4"|"int3"|"int2" stores FULLY_CONNECTED / MatMul / 1x1-conv weights in that
     many bits per weight (groups of `group_size` = 32, 64 or 128 inputs with a half scale and
     a zero point each; T-MAC table-lookup GEMM at run time); everything else stays fp32.
+    quantize="mixed" with size_budget=0.4 picks 4/3/2/1 bits or fp32 per such layer so that all
+    constants take at most that fraction of their fp32 bytes (per-layer output error on
+    `calibration`, or weight error without it; report in metadata["quantization"]).
     lut_tables="int8" uses T-MAC's int8 tables (faster; rounds the partial sums);
     exclude=[node names] keeps those layers' weights in fp32.
     """
@@ -106,7 +110,7 @@ def convert(model, quantize: str = "fp32", calibration=None, input_shape: dict |
     try:
         return _convert(model, quantize, calibration, input_shape, calibration_method, percentile,
                         progress, preprocessing, patch, max_recompute, exclude, keep_float,
-                        (sparsity, sparse_block, sparse_kernels), group_size, lut_tables)
+                        (sparsity, sparse_block, sparse_kernels), group_size, lut_tables, size_budget)
     except (ConversionError, TypeError):
         raise
     except Exception as e:  # malformed models reach numpy / passes in many ways
@@ -116,7 +120,7 @@ def convert(model, quantize: str = "fp32", calibration=None, input_shape: dict |
 
 def _convert(model, quantize, calibration, input_shape, calibration_method, percentile, progress,
              preprocessing, patch=None, max_recompute=0.15, exclude=(), keep_float=(),
-             sparse=(None, "1x4", True), group_size=128, lut_tables="exact") -> Model:
+             sparse=(None, "1x4", True), group_size=128, lut_tables="exact", size_budget=None) -> Model:
     graph = load(model, input_shape=input_shape)
     if preprocessing:
         graph.metadata["preprocessing"] = dict(preprocessing)
@@ -143,6 +147,12 @@ def _convert(model, quantize, calibration, input_shape, calibration_method, perc
         report = quantize_lowbit(graph, quantize, group_size, lut_tables, exclude)
         graph.metadata["quantization"] = {"scheme": f"{quantize} weights in groups of {group_size} "
                                           f"(T-MAC LUT GEMM, {lut_tables} tables), int8 activations per row", **report}
+    elif quantize == "mixed":
+        from .quantize.mixed import quantize_mixed
+        batches = q.calibration_batches(calibration, graph) if calibration is not None else None
+        report = quantize_mixed(graph, size_budget, batches, group_size, lut_tables, exclude)
+        graph.metadata["quantization"] = {"scheme": f"mixed 1/2/3/4-bit and fp32 weights in groups of {group_size} "
+                                          "(T-MAC LUT GEMM), int8 activations per row", **report}
     elif quantize != "fp32":
         raise ConversionError(f"{graph.name}: quantize={quantize!r} is not available in this edgec "
                               "version yet (fp32, int8, int4, int3, int2 are)")

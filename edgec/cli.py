@@ -39,9 +39,12 @@ def cmd_convert(args):
                       exclude=args.exclude.split(",") if args.exclude else (),
                       keep_float=args.keep_float.split(",") if args.keep_float else (),
                       sparsity=args.sparsity, sparse_block=args.sparse_block,
-                      group_size=args.group_size, lut_tables=args.lut_tables)
+                      group_size=args.group_size, lut_tables=args.lut_tables, size_budget=args.size_budget)
     out = Path(args.output or Path(args.model).with_suffix(".edgec"))
     m.save(out)
+    if args.quantize == "mixed":
+        from edgec.converters.quantize.mixed import format_report
+        print(format_report(m.graph.metadata["quantization"]))
     it = edgec.Interpreter(out)
     print(f"wrote {out}: {len(m)} bytes, {len(m.graph.nodes)} ops, arena {it.arena_bytes} bytes")
     for d in it.inputs:
@@ -229,7 +232,9 @@ def build_parser() -> argparse.ArgumentParser:
     c = sub.add_parser("convert", help="convert a .tflite/.onnx model to .edgec")
     c.add_argument("model")
     c.add_argument("-o", "--output")
-    c.add_argument("--quantize", default="fp32", choices=["fp32", "int8", "int4", "int3", "int2", "binary", "mixed"])
+    c.add_argument("--quantize", default="fp32", choices=["fp32", "int8", "int4", "int3", "int2", "mixed"])
+    c.add_argument("--size-budget", type=float, metavar="F",
+                   help="--quantize mixed: all constants at most F times their fp32 bytes (e.g. 0.4)")
     c.add_argument("--group-size", type=int, default=128, choices=[32, 64, 128],
                    help="--quantize int4/int3/int2: weights per scale and zero point (128)")
     c.add_argument("--lut-tables", default="exact", choices=["exact", "int8"],

@@ -35,6 +35,27 @@ def _lowbit_weights(graph, node):
 TABLES = {"exact": 0, "int8": 1}
 
 
+def lowbit_blob(graph, node, w: np.ndarray, bits: int, group_size: int) -> bytes:
+    try:
+        q, scales, zeros = quantize_weights(w, bits, group_size)
+    except ValueError as e:
+        raise ConversionError(f"{graph.describe(node)}: {e}") from None
+    return pack_ref(q, scales, zeros, bits, group_size)
+
+
+def rewrite(graph, node, w: np.ndarray, bits: int, group_size: int, lut_tables: str, blob: bytes | None = None):
+    """node (FULLY_CONNECTED or 1x1 CONV2D with [N, K] weights w) -> LUT_FULLY_CONNECTED."""
+    n, k = w.shape
+    blob = lowbit_blob(graph, node, w, bits, group_size) if blob is None else blob
+    name = graph.add_constant(f"{node.inputs[1]}_int{bits}_g{group_size}", np.frombuffer(blob, np.uint8)).name
+    bias = node.inputs[2] if len(node.inputs) > 2 else ""
+    params = {"bits": bits, "group_size": group_size, "n": n, "k": k,
+              "act_min": node.params.get("act_min", -np.inf), "act_max": node.params.get("act_max", np.inf),
+              "table_mode": TABLES[lut_tables]}
+    node.op, node.inputs = "LUT_FULLY_CONNECTED", [node.inputs[0], name, bias]
+    node.params = fmt.complete_params("LUT_FULLY_CONNECTED", params)
+
+
 def quantize_lowbit(graph, precision: str, group_size: int = 128, lut_tables: str = "exact", exclude=(),
                     skip_tiny: bool = True) -> dict:
     """Rewrite the graph in place; returns a report {nodes, weight_bytes, int8_bytes, fp32_bytes}
@@ -63,18 +84,7 @@ def quantize_lowbit(graph, precision: str, group_size: int = 128, lut_tables: st
         n, k = w.shape
         if skip_tiny and blob_bytes(BITS[precision], group_size, n, k) >= 4 * n * k:
             continue  # tiny layer: padding to 32 columns / 8 inputs would not save bytes over fp32
-        try:
-            q, scales, zeros = quantize_weights(w, bits, group_size)
-        except ValueError as e:
-            raise ConversionError(f"{graph.describe(node)}: {e}") from None
-        blob = pack_ref(q, scales, zeros, bits, group_size)
-        name = graph.add_constant(f"{node.inputs[1]}_{precision}_g{group_size}", np.frombuffer(blob, np.uint8)).name
-        bias = node.inputs[2] if len(node.inputs) > 2 else ""
-        params = {"bits": bits, "group_size": group_size, "n": n, "k": k,
-                  "act_min": node.params.get("act_min", -np.inf), "act_max": node.params.get("act_max", np.inf),
-                  "table_mode": TABLES[lut_tables]}
-        node.op, node.inputs = "LUT_FULLY_CONNECTED", [node.inputs[0], name, bias]
-        node.params = fmt.complete_params("LUT_FULLY_CONNECTED", params)
+        rewrite(graph, node, w, bits, group_size, lut_tables)
         report["nodes"] += 1
         report["weight_bytes"] += blob_bytes(bits, group_size, n, k)
         report["int8_bytes"] += n * k + 4 * n
