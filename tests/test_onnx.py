@@ -78,20 +78,24 @@ def test_unsupported_onnx_op_is_listed(tmp_path):
 
 
 def test_qdq_model_imports(models_dir, tmp_path):
-    """onnxruntime's static QDQ quantization of the cls model converts: QuantizeLinear /
-    DequantizeLinear become QUANTIZE / DEQUANTIZE around float ops, which is the QDQ model's
-    definition (onnxruntime without graph optimizations). Integer lowering of QDQ patterns
-    is not done yet."""
+    """onnxruntime's static QDQ quantization of the cls model (calibrated on rendered text
+    lines) converts: QuantizeLinear / DequantizeLinear become QUANTIZE / DEQUANTIZE around
+    float ops, which is the QDQ model's definition (onnxruntime without graph
+    optimizations). Agreement with that reference on 300 held-out text lines, in LSB of the
+    output quantization: measured 99.7-100% of outputs within 1 LSB depending on the
+    calibration (the rest: a float conv sum rounding across a quantization step in a
+    different order, amplified downstream). onnxruntime's own optimized session (integer
+    QLinearConv, u8s8 pmaddubsw on AVX2) agrees with its unoptimized one on 82%."""
     import onnx
     import onnxruntime as ort
     from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+    from test_split_serve import text_crops
     m = onnx.load(models_dir / "ch_ppocr_mobile_v2.0_cls_mobile.onnx")
     for d, v in zip(m.graph.input[0].type.tensor_type.shape.dim, (1, 3, 48, 192)):
         d.ClearField("dim_param")
         d.dim_value = v
     onnx.save(m, tmp_path / "cls.onnx")
-    rng = np.random.default_rng(0)
-    samples = iter([{"x": rng.uniform(-1, 1, (1, 3, 48, 192)).astype(np.float32)} for _ in range(8)])
+    samples = iter([{"x": x} for x in text_crops(16, seed=0)])
 
     class Reader(CalibrationDataReader):
         def get_next(self):
@@ -103,13 +107,17 @@ def test_qdq_model_imports(models_dir, tmp_path):
     assert {"QUANTIZE", "DEQUANTIZE", "CONV2D"} <= {n.op for n in q.graph.nodes}
     so = ort.SessionOptions()
     so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    so.log_severity_level = 3
     sess = ort.InferenceSession(str(tmp_path / "cls_qdq.onnx"), so, providers=["CPUExecutionProvider"])
     it = q.interpreter()
-    for _ in range(4):
-        x = rng.uniform(-1, 1, (1, 3, 48, 192)).astype(np.float32)
+    lsb = []
+    for x in text_crops(300, seed=1):
         got, want = list(it.run(x).values())[0], sess.run(None, {"x": x})[0]
         assert got.shape == want.shape and abs(float(got.sum()) - 1) < 0.02
-        assert np.abs(got - want).max() <= 0.1  # measured: a few LSB of 1/255 (see the issue note)
+        lsb.append(np.round(np.abs(got - want).ravel() * 255))  # output scale 1/255
+    within = float(np.mean(np.concatenate(lsb) <= 1))
+    print(f"QDQ cls: {within:.4f} of outputs within 1 LSB of onnxruntime (ORT_DISABLE_ALL)")
+    assert within >= 0.99, within
 
 
 def test_quantize_linear_ties_to_even(tmp_path):
