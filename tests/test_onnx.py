@@ -82,9 +82,10 @@ def test_qdq_model_imports(models_dir, tmp_path):
     lines) converts: QuantizeLinear / DequantizeLinear become QUANTIZE / DEQUANTIZE around
     float ops, which is the QDQ model's definition (onnxruntime without graph
     optimizations). Agreement with that reference on 300 held-out text lines, in LSB of the
-    output quantization: measured 99.7-100% of outputs within 1 LSB depending on the
-    calibration (the rest: a float conv sum rounding across a quantization step in a
-    different order, amplified downstream). onnxruntime's own optimized session (integer
+    output quantization: 100% of outputs within 1 LSB here; on richer rendered lines (fonts,
+    colours, noise; 1,000-3,000 lines) 99.7-100% depending on the calibration set (the rest:
+    a float conv sum rounding across a quantization step in a different order than
+    onnxruntime's, amplified downstream). onnxruntime's own optimized session (integer
     QLinearConv, u8s8 pmaddubsw on AVX2) agrees with its unoptimized one on 82%."""
     import onnx
     import onnxruntime as ort
@@ -116,8 +117,7 @@ def test_qdq_model_imports(models_dir, tmp_path):
         assert got.shape == want.shape and abs(float(got.sum()) - 1) < 0.02
         lsb.append(np.round(np.abs(got - want).ravel() * 255))  # output scale 1/255
     within = float(np.mean(np.concatenate(lsb) <= 1))
-    print(f"QDQ cls: {within:.4f} of outputs within 1 LSB of onnxruntime (ORT_DISABLE_ALL)")
-    assert within >= 0.99, within
+    assert within >= 0.999, within  # measured 1.0000 here
 
 
 def test_quantize_linear_ties_to_even(tmp_path):
