@@ -14,19 +14,33 @@
 
 static size_t round_up(size_t v, size_t m) { return (v + m - 1) / m * m; }
 
-static size_t weights_bytes(const edgec_gemm_i8_shape *s) { return (size_t)s->n_pad * (size_t)s->k_pad; }
+static int use_dot(void);
+
+/* inputs per packed weight row: pairs (pmaddwd / vmull), or 16 (groups of 4 for sdot) */
+static size_t k_packed(int32_t k) { return round_up((size_t)k, use_dot() ? 16 : 2); }
+
+static size_t weights_bytes(const edgec_gemm_i8_shape *s) { return (size_t)s->n_pad * k_packed(s->k); }
 
 size_t edgec_gemm_i8_packed_bytes(int32_t n, int32_t k) {
-    return round_up((size_t)n, NR) * round_up((size_t)k, 2) + 7 * sizeof(int32_t) * round_up((size_t)n, NR);
+    return round_up((size_t)n, NR) * k_packed(k) + 7 * sizeof(int32_t) * round_up((size_t)n, NR);
 }
 
-size_t edgec_gemm_i8_scratch_bytes(int32_t k) { return MR * round_up((size_t)k, 2) * sizeof(int16_t) + 64; }
+size_t edgec_gemm_i8_scratch_bytes(int32_t k) { return MR * round_up((size_t)k, 16) * sizeof(int16_t) + 64; }
 
 void edgec_gemm_i8_pack(uint8_t *dst, const edgec_gemm_i8_shape *s, const int8_t *w,
                         const int32_t *bias, const int32_t *mult, const int32_t *shift, int32_t a_zp) {
     int8_t *pw = (int8_t *)dst;
     int32_t *bias2 = (int32_t *)(dst + weights_bytes(s)), *m2 = bias2 + s->n_pad, *s2 = m2 + s->n_pad;
     int32_t nb, kp, h, c, e, n;
+    if (use_dot()) /* per block and group of 4 inputs: 16 channels x 4 weights (sdot lanes) */
+        for (nb = 0; nb < s->n_pad; nb += NR)
+            for (kp = 0; kp < (int32_t)k_packed(s->k); kp += 4)
+                for (c = 0; c < NR; ++c)
+                    for (e = 0; e < 4; ++e) {
+                        const int32_t row = nb + c, col = kp + e;
+                        *pw++ = row < s->n && col < s->k ? w[(ptrdiff_t)row * s->k + col] : 0;
+                    }
+    else
     for (nb = 0; nb < s->n_pad; nb += NR)
         for (kp = 0; kp < s->k_pad; kp += 2)
             for (h = 0; h < 2; ++h)
@@ -186,7 +200,87 @@ static void kernel_neon(const edgec_gemm_i8_shape *s, const uint8_t *packed, int
         }
     }
 }
+
+/* armv8.2 dot product (Pi 5's A76, Jetson Orin's A78AE): 16 channels x 4 inputs per sdot
+ * lane group, int8 rows as they are (the zero point is folded into bias'), exact int32. */
+#include <sys/auxv.h>
+#ifndef HWCAP_ASIMDDP
+#define HWCAP_ASIMDDP (1 << 20)
 #endif
+#define EDGEC_DOTPROD __attribute__((target("arch=armv8.2-a+dotprod")))
+
+static EDGEC_DOTPROD void kernel_dot(const edgec_gemm_i8_shape *s, const uint8_t *packed, int32_t rows,
+                                     const int8_t *a8, ptrdiff_t ka, int8_t *y, ptrdiff_t ldy) {
+    const int32_t *bias2 = (const int32_t *)(packed + weights_bytes(s)), *m2 = bias2 + s->n_pad,
+                  *s2 = m2 + s->n_pad;
+    const int32_t kq = (int32_t)ka;
+    int32_t nb, k, r, j;
+    for (nb = 0; nb < s->n_pad; nb += NR) {
+        const int8_t *pw = (const int8_t *)packed + (ptrdiff_t)nb * kq;
+        int32x4_t acc[MR][4];
+        for (r = 0; r < MR; ++r)
+            for (j = 0; j < 4; ++j) acc[r][j] = vdupq_n_s32(0);
+        for (k = 0; k < kq; k += 16, pw += 4 * 64) {
+            int8x16_t av[MR];
+            for (r = 0; r < MR; ++r) av[r] = vld1q_s8(a8 + r * ka + k);
+#define EDGEC_DOT_GROUP(G)                                                              \
+            {                                                                           \
+                const int8x16_t w0 = vld1q_s8(pw + 64 * G), w1 = vld1q_s8(pw + 64 * G + 16), \
+                                w2 = vld1q_s8(pw + 64 * G + 32), w3 = vld1q_s8(pw + 64 * G + 48); \
+                for (r = 0; r < MR; ++r) {                                              \
+                    acc[r][0] = vdotq_laneq_s32(acc[r][0], w0, av[r], G);               \
+                    acc[r][1] = vdotq_laneq_s32(acc[r][1], w1, av[r], G);               \
+                    acc[r][2] = vdotq_laneq_s32(acc[r][2], w2, av[r], G);               \
+                    acc[r][3] = vdotq_laneq_s32(acc[r][3], w3, av[r], G);               \
+                }                                                                       \
+            }
+            EDGEC_DOT_GROUP(0)
+            EDGEC_DOT_GROUP(1)
+            EDGEC_DOT_GROUP(2)
+            EDGEC_DOT_GROUP(3)
+#undef EDGEC_DOT_GROUP
+        }
+        for (r = 0; r < rows; ++r) {
+            const int8x16_t q = edgec_requant16_neon(acc[r], bias2 + nb, m2 + nb, s2 + nb, s->y_zp, s->q_min, s->q_max);
+            int8_t *dst = y + r * ldy + nb;
+            if (nb + NR <= s->n) {
+                vst1q_s8(dst, q);
+            } else {
+                int8_t tail[NR];
+                vst1q_s8(tail, q);
+                memcpy(dst, tail, (size_t)(s->n - nb));
+            }
+        }
+    }
+}
+
+/* int8 copy of rows [0, rows) of a, k padded with zeros to a multiple of 16, MR rows */
+static void copy_rows(const edgec_gemm_i8_shape *s, int32_t rows, const int8_t *a, ptrdiff_t lda, int8_t *a8) {
+    const size_t kq = k_packed(s->k);
+    int32_t r;
+    for (r = 0; r < MR; ++r) {
+        int8_t *d = a8 + (size_t)r * kq;
+        memset(d, 0, kq);
+        if (r < rows) memcpy(d, a + r * lda, (size_t)s->k);
+    }
+}
+#endif
+
+/* The sdot kernel where the CPU has it (AT_HWCAP), unless EDGEC_KERNELS=neon (baseline
+ * NEON). Decided once per process: the packed layout depends on it, so an interpreter's
+ * prepare and eval always agree. */
+static int use_dot(void) {
+#if defined(EDGEC_HAVE_NEON_KERNEL) && defined(__unix__)
+    static int cached = -1;
+    if (cached < 0) {
+        const char *force = getenv("EDGEC_KERNELS");
+        cached = !(force && strcmp(force, "neon") == 0) && (getauxval(AT_HWCAP) & HWCAP_ASIMDDP) != 0;
+    }
+    return cached;
+#else
+    return 0;
+#endif
+}
 
 /* EDGEC_KERNELS=reference in the environment keeps the reference kernels (differential
  * tests compare both paths in one process tree). */
@@ -208,6 +302,16 @@ void edgec_gemm_i8_run(const edgec_gemm_i8_shape *s, const uint8_t *packed, int3
                        const int8_t *a, ptrdiff_t lda, int8_t *y, ptrdiff_t ldy, void *scratch) {
     int16_t *a16 = (int16_t *)(((uintptr_t)scratch + 63) & ~(uintptr_t)63);
     int32_t r0;
+#ifdef EDGEC_HAVE_NEON_KERNEL
+    if (use_dot()) {
+        for (r0 = 0; r0 < m; r0 += MR) {
+            const int32_t rows = m - r0 < MR ? m - r0 : MR;
+            copy_rows(s, rows, a + r0 * lda, lda, (int8_t *)a16);
+            kernel_dot(s, packed, rows, (const int8_t *)a16, (ptrdiff_t)k_packed(s->k), y + r0 * ldy, ldy);
+        }
+        return;
+    }
+#endif
     for (r0 = 0; r0 < m; r0 += MR) {
         const int32_t rows = m - r0 < MR ? m - r0 : MR;
         widen_rows(s, rows, a + r0 * lda, lda, a16);
