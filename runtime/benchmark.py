@@ -80,6 +80,9 @@ class _OnnxRuntime:
         self.sess.run(None, feeds)
 
 
+PARK_S = 0.05  # between runtimes when timing several threads
+
+
 def _time(fn, feeds, iters):
     out = []
     for _ in range(iters):
@@ -108,6 +111,12 @@ def benchmark(model, threads=1, rounds=7, warmup=3, iters=5, compare=None, refer
     times = {r.name: [] for r in runners}
     for _ in range(rounds):
         for r, f in zip(runners, feeds):
+            if threads > 1 and len(runners) > 1:
+                # let the other runtime's worker threads stop spinning and park first: on a
+                # machine with as many cores as threads, spinning workers of the runtime that
+                # just finished would otherwise steal cores from the one being timed
+                time.sleep(PARK_S)
+                _time(r, f, 1)
             times[r.name].extend(_time(r, f, iters))
     rows = []
     for r in runners:

@@ -132,15 +132,8 @@ static void conv2d_int8_reference(const edgec_node *node, int32_t row_begin, int
 static edgec_gemm_i8_shape gemm_shape(const edgec_node *node) {
     const edgec_conv2d_params *p = (const edgec_conv2d_params *)node->params;
     const int64_t *a = node->aux;
-    edgec_gemm_i8_shape s;
-    s.n = (int32_t)a[A_OC];
-    s.k = (int32_t)(a[A_KH] * a[A_KW] * a[A_C]);
-    s.k_pad = (s.k + 1) & ~1;
-    s.n_pad = (s.n + EDGEC_GEMM_I8_NR - 1) / EDGEC_GEMM_I8_NR * EDGEC_GEMM_I8_NR;
-    s.y_zp = node->outputs[0]->zero_point;
-    s.q_min = p->q_min;
-    s.q_max = p->q_max;
-    return s;
+    return edgec_gemm_i8_make_shape((int32_t)a[A_OC], (int32_t)(a[A_KH] * a[A_KW] * a[A_C]),
+                                    node->outputs[0]->zero_point, p->q_min, p->q_max);
 }
 
 static void conv2d_int8_pack(edgec_node *node) {

@@ -7,6 +7,19 @@
 
 #define DW_P 8 /* pixels per interior run */
 
+/* The specialised interiors (3x3 / 5x5, stride 1 / 2, dilation 1): each arch defines
+ * interior(r, ox, y, KW, SW); returns 0 for other geometries. */
+#define RUN_INTERIOR(r, ox, y)                                                            \
+    do {                                                                                  \
+        if ((r)->dilation_w != 1) return 0;                                               \
+        if ((r)->KW == 3 && (r)->stride_w == 1) interior(r, ox, y, 3, 1);                 \
+        else if ((r)->KW == 3 && (r)->stride_w == 2) interior(r, ox, y, 3, 2);            \
+        else if ((r)->KW == 5 && (r)->stride_w == 1) interior(r, ox, y, 5, 1);            \
+        else if ((r)->KW == 5 && (r)->stride_w == 2) interior(r, ox, y, 5, 2);            \
+        else return 0;                                                                    \
+        return 1;                                                                         \
+    } while (0)
+
 #if (defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))) || defined(__aarch64__)
 /* Whether pixels [ox, ox + n) all have every kernel column inside the image. */
 static int all_taps(const edgec_dw_f32_row *r, int32_t ox, int32_t n) {
@@ -115,13 +128,7 @@ static inline __attribute__((always_inline)) FMA_AVX2 void interior(const edgec_
 
 /* The specialised interiors, or 0 when this geometry has none. */
 static FMA_AVX2 int run_interior(const edgec_dw_f32_row *r, int32_t ox, float *y) {
-    if (r->dilation_w != 1) return 0;
-    if (r->KW == 3 && r->stride_w == 1) interior(r, ox, y, 3, 1);
-    else if (r->KW == 3 && r->stride_w == 2) interior(r, ox, y, 3, 2);
-    else if (r->KW == 5 && r->stride_w == 1) interior(r, ox, y, 5, 1);
-    else if (r->KW == 5 && r->stride_w == 2) interior(r, ox, y, 5, 2);
-    else return 0;
-    return 1;
+    RUN_INTERIOR(r, ox, y);
 }
 
 static FMA_AVX2 void pixels(const edgec_dw_f32_row *r, int32_t ox, int32_t P, int32_t kx0, int32_t kx1, float *y) {
@@ -230,13 +237,7 @@ static inline __attribute__((always_inline)) void interior(const edgec_dw_f32_ro
 }
 
 static int run_interior(const edgec_dw_f32_row *r, int32_t ox, float *y) {
-    if (r->dilation_w != 1) return 0;
-    if (r->KW == 3 && r->stride_w == 1) interior(r, ox, y, 3, 1);
-    else if (r->KW == 3 && r->stride_w == 2) interior(r, ox, y, 3, 2);
-    else if (r->KW == 5 && r->stride_w == 1) interior(r, ox, y, 5, 1);
-    else if (r->KW == 5 && r->stride_w == 2) interior(r, ox, y, 5, 2);
-    else return 0;
-    return 1;
+    RUN_INTERIOR(r, ox, y);
 }
 
 void edgec_dw_f32_run_row(const edgec_dw_f32_row *r, float *y) {

@@ -21,6 +21,18 @@ static size_t k_packed(int32_t k) { return round_up((size_t)k, use_dot() ? 16 : 
 
 static size_t weights_bytes(const edgec_gemm_i8_shape *s) { return (size_t)s->n_pad * k_packed(s->k); }
 
+edgec_gemm_i8_shape edgec_gemm_i8_make_shape(int32_t n, int32_t k, int32_t y_zp, int32_t q_min, int32_t q_max) {
+    edgec_gemm_i8_shape s;
+    s.n = n;
+    s.k = k;
+    s.k_pad = (k + 1) & ~1;
+    s.n_pad = (n + NR - 1) / NR * NR;
+    s.y_zp = y_zp;
+    s.q_min = q_min;
+    s.q_max = q_max;
+    return s;
+}
+
 size_t edgec_gemm_i8_packed_bytes(int32_t n, int32_t k) {
     return round_up((size_t)n, NR) * k_packed(k) + 7 * sizeof(int32_t) * round_up((size_t)n, NR);
 }
@@ -163,6 +175,19 @@ static int have_avx2(void) { return edgec_cpu_has_avx2(); }
 #include "requant_neon.h"
 #define EDGEC_HAVE_NEON_KERNEL 1
 
+/* requantize channels [nb, nb + 16) of one row and store the ones below n */
+static void store16_neon(const edgec_gemm_i8_shape *s, const int32x4_t acc[4], const int32_t *bias2,
+                         const int32_t *m2, const int32_t *s2, int32_t nb, int8_t *yrow) {
+    const int8x16_t q = edgec_requant16_neon(acc, bias2 + nb, m2 + nb, s2 + nb, s->y_zp, s->q_min, s->q_max);
+    if (nb + NR <= s->n) {
+        vst1q_s8(yrow + nb, q);
+    } else {
+        int8_t tail[NR];
+        vst1q_s8(tail, q);
+        memcpy(yrow + nb, tail, (size_t)(s->n - nb));
+    }
+}
+
 /* vmull_s8 of (w[c][2p], w[c][2p+1]) pairs with (a[2p], a[2p+1]) repeated, then pairwise
  * add into int32 (vpadal): exact (each product fits int16). */
 static void kernel_neon(const edgec_gemm_i8_shape *s, const uint8_t *packed, int32_t rows,
@@ -187,17 +212,7 @@ static void kernel_neon(const edgec_gemm_i8_shape *s, const uint8_t *packed, int
                 acc[r][3] = vpadalq_s16(acc[r][3], vmull_high_s8(w1, a));
             }
         }
-        for (r = 0; r < rows; ++r) {
-            const int8x16_t q = edgec_requant16_neon(acc[r], bias2 + nb, m2 + nb, s2 + nb, s->y_zp, s->q_min, s->q_max);
-            int8_t *dst = y + r * ldy + nb;
-            if (nb + NR <= s->n) {
-                vst1q_s8(dst, q);
-            } else {
-                int8_t tail[NR];
-                vst1q_s8(tail, q);
-                memcpy(dst, tail, (size_t)(s->n - nb));
-            }
-        }
+        for (r = 0; r < rows; ++r) store16_neon(s, acc[r], bias2, m2, s2, nb, y + r * ldy);
     }
 }
 
@@ -240,17 +255,7 @@ static EDGEC_DOTPROD void kernel_dot(const edgec_gemm_i8_shape *s, const uint8_t
             EDGEC_DOT_GROUP(3)
 #undef EDGEC_DOT_GROUP
         }
-        for (r = 0; r < rows; ++r) {
-            const int8x16_t q = edgec_requant16_neon(acc[r], bias2 + nb, m2 + nb, s2 + nb, s->y_zp, s->q_min, s->q_max);
-            int8_t *dst = y + r * ldy + nb;
-            if (nb + NR <= s->n) {
-                vst1q_s8(dst, q);
-            } else {
-                int8_t tail[NR];
-                vst1q_s8(tail, q);
-                memcpy(dst, tail, (size_t)(s->n - nb));
-            }
-        }
+        for (r = 0; r < rows; ++r) store16_neon(s, acc[r], bias2, m2, s2, nb, y + r * ldy);
     }
 }
 

@@ -27,6 +27,8 @@ typedef struct {
     int32_t y_zp, q_min, q_max;
 } edgec_gemm_i8_shape;
 
+/* The shape of n output channels of k inputs, output zero point and clamp (k_pad, n_pad set). */
+edgec_gemm_i8_shape edgec_gemm_i8_make_shape(int32_t n, int32_t k, int32_t y_zp, int32_t q_min, int32_t q_max);
 /* Bytes of the packed buffer for n output channels of k inputs (64-aligned layout). */
 size_t edgec_gemm_i8_packed_bytes(int32_t n, int32_t k);
 /* Bytes of scratch one edgec_gemm_i8_run call needs (int16 copy of MR rows of a). */

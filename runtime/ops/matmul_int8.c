@@ -11,15 +11,8 @@
 
 static edgec_gemm_i8_shape fc_shape(const edgec_node *node) {
     const edgec_fully_connected_params *p = (const edgec_fully_connected_params *)node->params;
-    edgec_gemm_i8_shape s;
-    s.n = (int32_t)node->aux[1];
-    s.k = (int32_t)node->aux[2];
-    s.k_pad = (s.k + 1) & ~1;
-    s.n_pad = (s.n + EDGEC_GEMM_I8_NR - 1) / EDGEC_GEMM_I8_NR * EDGEC_GEMM_I8_NR;
-    s.y_zp = node->outputs[0]->zero_point;
-    s.q_min = p->q_min;
-    s.q_max = p->q_max;
-    return s;
+    return edgec_gemm_i8_make_shape((int32_t)node->aux[1], (int32_t)node->aux[2], node->outputs[0]->zero_point,
+                                    p->q_min, p->q_max);
 }
 
 static void fc_int8_pack(edgec_node *node) {
