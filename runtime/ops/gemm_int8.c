@@ -67,8 +67,8 @@ void edgec_gemm_i8_pack(uint8_t *dst, const edgec_gemm_i8_shape *s, const int8_t
         if (n < s->n)
             for (k = 0; k < s->k; ++k) sum += w[(ptrdiff_t)n * s->k + k];
         /* modulo 2^32, as every later int32 add: see gemm_int8.h */
-        bias2[n] = (int32_t)(uint32_t)((uint64_t)(n < s->n && bias ? (int64_t)bias[n] : 0) -
-                                       (uint64_t)((int64_t)a_zp * sum));
+        bias2[n] = (int32_t)(uint32_t)((uint64_t)((n < s->n && bias ? (int64_t)bias[n] : 0) - (int64_t)a_zp * sum) &
+                                       0xffffffffu);
         m2[n] = n < s->n ? mult[n] : 0;
         s2[n] = n < s->n ? shift[n] : 0;
         /* left, right, mask, half (requant_avx2.h), 4 more arrays after shift */

@@ -114,8 +114,9 @@ void edgec_fully_connected_int8_eval(const edgec_node *node, int32_t row_begin, 
         const int32_t *sums = (const int32_t *)node->packed;
         for (row = row_begin; row < row_end; ++row)
             for (j = 0; j < n; ++j) {
-                int32_t acc = (int32_t)((uint32_t)edgec_dot_i8(w + j * k, x + (int64_t)row * k, (int32_t)k) +
-                                        (uint32_t)x_offset * (uint32_t)sums[j]);
+                const int64_t wide = (int64_t)edgec_dot_i8(w + j * k, x + (int64_t)row * k, (int32_t)k) +
+                                     (int64_t)x_offset * sums[j];
+                int32_t acc = (int32_t)(uint32_t)((uint64_t)wide & 0xffffffffu);
                 const double scale = (double)node->inputs[0]->scale * (double)((const float *)mult)[j] /
                                      (double)node->outputs[0]->scale;
                 if (b) acc = (int32_t)((int64_t)acc + b[j]);

@@ -6,6 +6,7 @@
 #define EDGEC_OPS_REQUANT_AVX2_H
 
 #include <immintrin.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define EDGEC_AVX2 __attribute__((target("avx2")))
