@@ -165,6 +165,8 @@ def cmd_info(args):
     forced = os.environ.get("EDGEC_KERNELS") == "reference"
     simd = "" if forced else ("x86 AVX2/FMA" if "avx2" in feats and "fma" in feats else
                               "aarch64 NEON" if "aarch64" in feats else "")
+    if simd and "dotprod" in feats and os.environ.get("EDGEC_KERNELS") != "neon":
+        simd += " + dot product (int8 GEMM)"
     print(f"kernels: {simd + ' (int8 GEMM/depthwise/element-wise, fp32 GEMM/depthwise/FC), ' if simd else ''}"
           f"portable C99 reference for the rest{' (EDGEC_KERNELS=reference)' if forced else ''}")
     from edgec.runtime._lib import ffi, lib
