@@ -49,6 +49,26 @@ static inline LUT_AVX2 __m256i widen(__m256i lo, __m256i hi, int c) {
 
 /* Planes are visited two at a time (all k pairs of the group for planes b0, b0 + 1), so
  * four accumulators, four tables and the temporaries fit the 16 ymm registers. */
+/* f += scale * (P - zero * sum(a)) for group g of one 32-column block (sz: the block's
+ * offset in the scale / zero arrays), in the reference's float order (runtime/lowbit.py). */
+static inline __attribute__((always_inline)) LUT_AVX2 void group_terms(const edgec_lut_weights *w, size_t sz,
+                                                                       int32_t g, int32_t gsum, const __m256i *P,
+                                                                       __m256 *f0, __m256 *f1, __m256 *f2,
+                                                                       __m256 *f3) {
+    const __m256i A = _mm256_set1_epi32(gsum);
+    const uint8_t *z = w->zeros + sz + (size_t)g * EDGEC_LUT_NB;
+    const uint16_t *s = w->scales + sz + (size_t)g * EDGEC_LUT_NB;
+    __m256 *f[4];
+    int c;
+    f[0] = f0, f[1] = f1, f[2] = f2, f[3] = f3;
+    for (c = 0; c < 4; ++c) {
+        const __m256i zc = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(z + 8 * c)));
+        const __m256i I = _mm256_sub_epi32(P[c], _mm256_mullo_epi32(zc, A));
+        const __m256 sc = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(s + 8 * c)));
+        *f[c] = _mm256_add_ps(*f[c], _mm256_mul_ps(sc, _mm256_cvtepi32_ps(I)));
+    }
+}
+
 static inline __attribute__((always_inline)) LUT_AVX2 void block_bits(const edgec_lut_weights *w, int32_t nb,
                                                                      const uint8_t *row, float *out,
                                                                      const int bits) {
@@ -82,23 +102,7 @@ static inline __attribute__((always_inline)) LUT_AVX2 void block_bits(const edge
                 if (two) P[c] = _mm256_add_epi32(P[c], _mm256_slli_epi32(widen(b0lo, b0hi, c), b0 + 1));
             }
         }
-        {
-            const __m256i A = _mm256_set1_epi32(gsum[g]);
-            const uint8_t *z = w->zeros + sz + (size_t)g * EDGEC_LUT_NB;
-            const uint16_t *s = w->scales + sz + (size_t)g * EDGEC_LUT_NB;
-#define LUT_GROUP_TERM(F, C)                                                                              \
-    do {                                                                                                  \
-        const __m256i zc = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(z + 8 * (C))));        \
-        const __m256i I = _mm256_sub_epi32(P[C], _mm256_mullo_epi32(zc, A));                             \
-        const __m256 sc = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(s + 8 * (C))));             \
-        F = _mm256_add_ps(F, _mm256_mul_ps(sc, _mm256_cvtepi32_ps(I)));                                   \
-    } while (0)
-            LUT_GROUP_TERM(f0, 0);
-            LUT_GROUP_TERM(f1, 1);
-            LUT_GROUP_TERM(f2, 2);
-            LUT_GROUP_TERM(f3, 3);
-#undef LUT_GROUP_TERM
-        }
+        group_terms(w, sz, g, gsum[g], P, &f0, &f1, &f2, &f3);
     }
     _mm256_storeu_ps(out, f0);
     _mm256_storeu_ps(out + 8, f1);
@@ -257,23 +261,7 @@ static inline __attribute__((always_inline)) LUT_AVX2 void block_bits8(const edg
             }
         }
         for (c = 0; c < 4; ++c) P[c] = _mm256_sll_epi32(P[c], sh);
-        {
-            const __m256i A = _mm256_set1_epi32(gsum[g]);
-            const uint8_t *z = w->zeros + sz + (size_t)g * EDGEC_LUT_NB;
-            const uint16_t *s = w->scales + sz + (size_t)g * EDGEC_LUT_NB;
-#define LUT_GROUP_TERM(F, C)                                                                              \
-    do {                                                                                                  \
-        const __m256i zc = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(z + 8 * (C))));        \
-        const __m256i I = _mm256_sub_epi32(P[C], _mm256_mullo_epi32(zc, A));                             \
-        const __m256 sc = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(s + 8 * (C))));             \
-        F = _mm256_add_ps(F, _mm256_mul_ps(sc, _mm256_cvtepi32_ps(I)));                                   \
-    } while (0)
-            LUT_GROUP_TERM(f0, 0);
-            LUT_GROUP_TERM(f1, 1);
-            LUT_GROUP_TERM(f2, 2);
-            LUT_GROUP_TERM(f3, 3);
-#undef LUT_GROUP_TERM
-        }
+        group_terms(w, sz, g, gsum[g], P, &f0, &f1, &f2, &f3);
     }
     _mm256_storeu_ps(out, f0);
     _mm256_storeu_ps(out + 8, f1);
