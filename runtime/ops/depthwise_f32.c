@@ -51,9 +51,24 @@ static FMA_AVX2 __m256i lane_mask(int32_t n) {
     return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
 
-static FMA_AVX2 __m256 finish(__m256 acc, const float *bias, int32_t c, __m256i mask, __m256 lo, __m256 hi) {
-    if (bias) acc = _mm256_add_ps(acc, _mm256_maskload_ps(bias + c, mask));
-    return _mm256_min_ps(hi, _mm256_max_ps(lo, acc)); /* NaN kept, as the reference clamp */
+/* + bias, clamp, store 8 channels at y[c] (lanes under mask unless FULL). Plain loads and
+ * stores for full blocks: masked stores are microcoded and slow on AMD Zen. */
+static inline __attribute__((always_inline)) FMA_AVX2 void finish(__m256 acc, const float *bias, int32_t c,
+                                                                  __m256i mask, __m256 lo, __m256 hi, float *y,
+                                                                  const int FULL) {
+    if (bias) acc = _mm256_add_ps(acc, FULL ? _mm256_loadu_ps(bias + c) : _mm256_maskload_ps(bias + c, mask));
+    acc = _mm256_min_ps(hi, _mm256_max_ps(lo, acc)); /* NaN kept, as the reference clamp */
+    if (FULL) {
+        _mm256_storeu_ps(y + c, acc);
+    } else { /* the mask's lanes are [0, n): 4, 2, 1 at a time */
+        __m128 v = _mm256_castps256_ps128(acc);
+        int32_t n = _mm256_movemask_ps(_mm256_castsi256_ps(mask));
+        float *p = y + c;
+        n = __builtin_popcount((unsigned)n);
+        if (n >= 4) _mm_storeu_ps(p, v), v = _mm256_extractf128_ps(acc, 1), p += 4, n -= 4;
+        if (n >= 2) _mm_storel_pi((__m64 *)p, v), v = _mm_movehl_ps(v, v), p += 2, n -= 2;
+        if (n) _mm_store_ss(p, v);
+    }
 }
 
 /* P pixels (1 or 4) starting at ox, kernel columns [kx0, kx1) valid for all of them;
@@ -81,11 +96,11 @@ static inline FMA_AVX2 void pixels_block(const edgec_dw_f32_row *r, int32_t ox, 
                 }
             }
         }
-        _mm256_maskstore_ps(y + c, mask, finish(a0, r->bias, c, mask, lo, hi));
+        finish(a0, r->bias, c, mask, lo, hi, y, FULL);
         if (P == 4) {
-            _mm256_maskstore_ps(y + r->C + c, mask, finish(a1, r->bias, c, mask, lo, hi));
-            _mm256_maskstore_ps(y + 2 * r->C + c, mask, finish(a2, r->bias, c, mask, lo, hi));
-            _mm256_maskstore_ps(y + 3 * r->C + c, mask, finish(a3, r->bias, c, mask, lo, hi));
+            finish(a1, r->bias, c, mask, lo, hi, y + r->C, FULL);
+            finish(a2, r->bias, c, mask, lo, hi, y + 2 * r->C, FULL);
+            finish(a3, r->bias, c, mask, lo, hi, y + 3 * r->C, FULL);
         }
     }
 }
@@ -117,7 +132,7 @@ static inline __attribute__((always_inline)) FMA_AVX2 void interior_block(const 
             }
         }
     }
-    for (p = 0; p < DW_P; ++p) _mm256_maskstore_ps(y + p * C + c, mask, finish(acc[p], r->bias, c, mask, lo, hi));
+    for (p = 0; p < DW_P; ++p) finish(acc[p], r->bias, c, mask, lo, hi, y + p * C, FULL);
 }
 
 static inline __attribute__((always_inline)) FMA_AVX2 void interior(const edgec_dw_f32_row *r, int32_t ox, float *y, const int KW, const int SW) {
