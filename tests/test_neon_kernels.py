@@ -84,6 +84,19 @@ def random_models(tmp_path: Path) -> list:
         data = edgec.Model(g).to_bytes()
         path.write_bytes(data)
         cases.append((path, [feeds[n] for n in g.inputs], reference.run_model(data, feeds)))
+    for i, (k, stride, oc, rc) in enumerate([(1, 1, 37, 29), (3, 2, 24, 24), (5, 2, 20, 13)]):
+        # fp32 conv + fused residual (epilogue add, channels past rc add 0); k > 1: implicit im2col rows
+        h, w, c, pad = 9, 23, 3 if k > 1 else 11, k // 2
+        p = {"stride_h": stride, "stride_w": stride, "pad_top": pad, "pad_left": pad, "pad_bottom": pad,
+             "pad_right": pad, "act_min": 0.0, "act_max": 6.0}
+        oh, ow = conv_out(h, k, stride, 1, pad, pad), conv_out(w, k, stride, 1, pad, pad)
+        g, feeds = single("CONV2D", [(1, h, w, c), None, None, (1, oh, ow, rc)], (1, oh, ow, oc), p,
+                          consts={1: rng.standard_normal((oc, k, k, c)).astype(np.float32),
+                                  2: rng.standard_normal(oc).astype(np.float32)}, seed=200 + i)
+        path = tmp_path / f"res{k}s{stride}.edgec"
+        data = edgec.Model(g).to_bytes()
+        path.write_bytes(data)
+        cases.append((path, [feeds[n] for n in g.inputs], reference.run_model(data, feeds)))
     for i, (k, stride) in enumerate([(3, 1), (3, 2), (5, 1), (5, 2)]):  # fp32 depthwise 8-pixel interiors + tails
         h, w, c, pad = 7, 37, 13, k // 2
         p = {"stride_h": stride, "stride_w": stride, "pad_top": pad, "pad_left": pad, "pad_bottom": pad,

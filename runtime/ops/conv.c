@@ -8,10 +8,13 @@
  * valid tap range is computed once per output pixel, so inner loops carry no bounds checks.
  * CONV2D computes 4 output channels per pass over the window (same rounding as one at a
  * time); a 1x1, stride-1, unpadded dense conv runs as a plain GEMM.
- * Residual (fp32, optional input 3, fused by converters/passes/residual.py): the kernels
- * then write the unclamped sum; add_residual() adds the residual's RC <= OC channels
- * (channels past RC add 0: a zero channel-pad of the skip path folded in) and applies the
- * act clamp over the rows this call computed, while they are still in cache. */
+ * Residual (fp32, optional input 3, fused by converters/passes/residual.py): sum + bias,
+ * + the residual's RC <= OC channels (channels past RC add 0: a zero channel-pad of the
+ * skip path folded in), then the act clamp. The SIMD path does it in the GEMM's epilogue;
+ * the reference loops write the unclamped sum and add_residual() finishes the rows this
+ * call computed, while they are still in cache.
+ * The SIMD path of a non-1x1 conv is an implicit im2col: per output pixel KH row pointers
+ * straight into the input (an im2col copy only at the left / right edges). */
 #include <math.h>
 #include <string.h>
 
@@ -134,22 +137,33 @@ static void add_residual(const edgec_node *node, int32_t row_begin, int32_t row_
     }
 }
 
-#define IM2COL_PIXELS 48 /* fp32 im2col chunk: a multiple of the GEMM's 6-row tile */
+#define IM2COL_PIXELS 48 /* fp32 implicit-im2col chunk: a multiple of the GEMM's 6-row tile */
 
+/* The GEMM's shape with the op's act clamp; the fast path adds the residual in the GEMM's
+ * epilogue (s.res, set per call), so its clamp is the op's own. */
 static edgec_gemm_f32_shape f32_shape(const edgec_node *node) {
     const edgec_conv2d_params *p = (const edgec_conv2d_params *)node->params;
-    edgec_gemm_f32_shape s;
+    edgec_gemm_f32_shape s = {0};
     s.n = (int32_t)node->aux[A_OC];
     s.k = (int32_t)(node->aux[A_KH] * node->aux[A_KW] * node->aux[A_C]);
     s.n_pad = (s.n + 15) / 16 * 16;
-    (void)p;
-    kernel_clamp(node, &s.lo, &s.hi);
+    s.lo = p->act_min;
+    s.hi = p->act_max;
     return s;
 }
 
 static void conv2d_f32_pack(edgec_node *node) {
     const edgec_gemm_f32_shape s = f32_shape(node);
     edgec_gemm_f32_pack(node->packed, &s, (const float *)node->inputs[1]->data, bias_of(node));
+}
+
+/* Scratch of the implicit im2col: IM2COL_PIXELS * KH row pointers, one kernel row of
+ * zeros (taps above / below the image), and im2col rows for pixels whose kernel rows are
+ * not contiguous in the input (left / right edges, dilation). */
+static size_t implicit_scratch(const edgec_node *node) {
+    const int64_t *a = node->aux;
+    return (size_t)(IM2COL_PIXELS * a[A_KH]) * sizeof(float *) +
+           (size_t)(a[A_KW] * a[A_C] + IM2COL_PIXELS * a[A_KH] * a[A_KW] * a[A_C]) * sizeof(float);
 }
 
 static void plan_f32_fast(edgec_node *node) {
@@ -160,29 +174,70 @@ static void plan_f32_fast(edgec_node *node) {
     node->aux[A_FAST] = node->aux[A_GEMM] ? 1 : 2;
     node->packed_bytes = edgec_gemm_f32_packed_bytes((int32_t)node->aux[A_OC], (int32_t)k);
     node->pack = conv2d_f32_pack;
-    node->scratch_bytes = node->aux[A_FAST] == 2 ? (size_t)k * IM2COL_PIXELS * sizeof(float) : 0;
+    node->scratch_bytes = node->aux[A_FAST] == 2 ? implicit_scratch(node) : 0;
 }
 
+/* Residual rows from output pixel px on (NULL when the op has none). */
+static void set_residual(const edgec_node *node, edgec_gemm_f32_shape *s, ptrdiff_t px) {
+    const edgec_tensor *r = residual_of(node);
+    if (!r) return;
+    s->rc = r->dims[3];
+    s->ldr = s->rc;
+    s->res = (const float *)r->data + px * s->ldr;
+}
+
+/* Pixels [ox0, ox1) of output row `row` as KH row pointers each: straight into the input
+ * where the pixel's kernel row lies inside it, the zero row above / below the image, or
+ * an im2col copy (in col) at the left / right edges and for dilated kernels. */
+static void implicit_rows(const edgec_node *node, int32_t row, int32_t ox0, int32_t ox1, const float **rows,
+                          const float *zero, float *col) {
+    const edgec_conv2d_params *p = (const edgec_conv2d_params *)node->params;
+    const int64_t *a = node->aux;
+    const int32_t H = (int32_t)a[A_H], W = (int32_t)a[A_W], C = (int32_t)a[A_C], OH = (int32_t)a[A_OH];
+    const int32_t KH = (int32_t)a[A_KH], KW = (int32_t)a[A_KW];
+    const int32_t n = row / OH, oy = row % OH;
+    const float *x = (const float *)node->inputs[0]->data + (ptrdiff_t)n * H * W * C;
+    int32_t ox, ky, kx0, kx1;
+    for (ox = ox0; ox < ox1; ++ox, rows += KH) {
+        const int32_t ix0 = ox * p->stride_w - p->pad_left;
+        edgec_ops_tap_range(ix0, KW, p->dilation_w, W, &kx0, &kx1);
+        if (p->dilation_w != 1 || kx0 != 0 || kx1 != KW) {
+            float *c = col + (ptrdiff_t)(ox - ox0) * KH * KW * C;
+            edgec_im2col_row(node, row, ox, ox + 1, sizeof(float), 0, (uint8_t *)c);
+            for (ky = 0; ky < KH; ++ky) rows[ky] = c + (ptrdiff_t)ky * KW * C;
+            continue;
+        }
+        for (ky = 0; ky < KH; ++ky) {
+            const int32_t iy = oy * p->stride_h - p->pad_top + ky * p->dilation_h;
+            rows[ky] = iy < 0 || iy >= H ? zero : x + ((ptrdiff_t)iy * W + ix0) * C;
+        }
+    }
+}
 
 static void conv2d_f32_fast(const edgec_node *node, int32_t row_begin, int32_t row_end, void *scratch) {
     const int64_t *a = node->aux;
-    const int32_t OW = (int32_t)a[A_OW], OC = (int32_t)a[A_OC], C = (int32_t)a[A_C];
-    const edgec_gemm_f32_shape s = f32_shape(node);
+    const int32_t OW = (int32_t)a[A_OW], OC = (int32_t)a[A_OC], C = (int32_t)a[A_C], KH = (int32_t)a[A_KH];
+    edgec_gemm_f32_shape s = f32_shape(node);
     const float *x = (const float *)node->inputs[0]->data;
     float *y = (float *)node->outputs[0]->data;
+    const float **rows = (const float **)scratch;
+    float *zero = (float *)(rows + IM2COL_PIXELS * KH), *col = zero + a[A_KW] * C;
     int32_t row;
     if (a[A_FAST] == 1) { /* pixels of consecutive rows are consecutive: one GEMM */
+        set_residual(node, &s, (ptrdiff_t)row_begin * OW);
         edgec_gemm_f32_run(&s, node->packed, (row_end - row_begin) * OW, x + (ptrdiff_t)row_begin * OW * C, C,
                            y + (ptrdiff_t)row_begin * OW * OC, OC, 0, s.n);
         return;
     }
+    memset(zero, 0, sizeof(float) * (size_t)(a[A_KW] * C));
     for (row = row_begin; row < row_end; ++row) {
         int32_t ox, ox_end;
         for (ox = 0; ox < OW; ox = ox_end) {
             ox_end = OW - ox < IM2COL_PIXELS ? OW : ox + IM2COL_PIXELS;
-            edgec_im2col_row(node, row, ox, ox_end, sizeof(float), 0, (uint8_t *)scratch);
-            edgec_gemm_f32_run(&s, node->packed, ox_end - ox, (const float *)scratch, s.k,
-                               y + ((ptrdiff_t)row * OW + ox) * OC, OC, 0, s.n);
+            implicit_rows(node, row, ox, ox_end, rows, zero, col);
+            set_residual(node, &s, (ptrdiff_t)row * OW + ox);
+            edgec_gemm_f32_run_rows(&s, node->packed, ox_end - ox, rows, KH, y + ((ptrdiff_t)row * OW + ox) * OC,
+                                    OC, 0, s.n);
         }
     }
 }
@@ -334,9 +389,12 @@ void edgec_conv2d_eval(const edgec_node *node, int32_t row_begin, int32_t row_en
         edgec_conv2d_int8_eval(node, row_begin, row_end, scratch);
         return;
     }
+    if (node->aux[A_FAST]) { /* residual and clamp in the GEMM's epilogue */
+        conv2d_f32_fast(node, row_begin, row_end, scratch);
+        return;
+    }
     kernel_clamp(node, &lo, &hi);
-    if (node->aux[A_FAST]) conv2d_f32_fast(node, row_begin, row_end, scratch);
-    else if (node->aux[A_GEMM]) conv2d_gemm(node, row_begin, row_end);
+    if (node->aux[A_GEMM]) conv2d_gemm(node, row_begin, row_end);
     else conv2d_rows(node, row_begin, row_end, lo, hi);
     if (residual_of(node)) add_residual(node, row_begin, row_end);
 }

@@ -35,6 +35,7 @@ static int all_taps(const edgec_dw_f32_row *r, int32_t ox, int32_t n) {
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <immintrin.h>
+#include "lanes_avx2.h"
 #define FMA_AVX2 __attribute__((target("avx2,fma")))
 
 int edgec_dw_f32_simd(void) {
@@ -46,10 +47,7 @@ int edgec_dw_f32_simd(void) {
     return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 }
 
-/* lanes [0, n) of 8 */
-static FMA_AVX2 __m256i lane_mask(int32_t n) {
-    return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-}
+static FMA_AVX2 __m256i lane_mask(int32_t n) { return edgec_lane_mask(n); }
 
 /* + bias, clamp, store 8 channels at y[c] (lanes under mask unless FULL). Plain loads and
  * stores for full blocks: masked stores are microcoded and slow on AMD Zen. */
@@ -58,17 +56,8 @@ static inline __attribute__((always_inline)) FMA_AVX2 void finish(__m256 acc, co
                                                                   const int FULL) {
     if (bias) acc = _mm256_add_ps(acc, FULL ? _mm256_loadu_ps(bias + c) : _mm256_maskload_ps(bias + c, mask));
     acc = _mm256_min_ps(hi, _mm256_max_ps(lo, acc)); /* NaN kept, as the reference clamp */
-    if (FULL) {
-        _mm256_storeu_ps(y + c, acc);
-    } else { /* the mask's lanes are [0, n): 4, 2, 1 at a time */
-        __m128 v = _mm256_castps256_ps128(acc);
-        int32_t n = _mm256_movemask_ps(_mm256_castsi256_ps(mask));
-        float *p = y + c;
-        n = __builtin_popcount((unsigned)n);
-        if (n >= 4) _mm_storeu_ps(p, v), v = _mm256_extractf128_ps(acc, 1), p += 4, n -= 4;
-        if (n >= 2) _mm_storel_pi((__m64 *)p, v), v = _mm_movehl_ps(v, v), p += 2, n -= 2;
-        if (n) _mm_store_ss(p, v);
-    }
+    if (FULL) _mm256_storeu_ps(y + c, acc);
+    else edgec_store_ps_n(y + c, acc, __builtin_popcount((unsigned)_mm256_movemask_ps(_mm256_castsi256_ps(mask))));
 }
 
 /* P pixels (1 or 4) starting at ox, kernel columns [kx0, kx1) valid for all of them;

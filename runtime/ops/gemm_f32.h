@@ -5,6 +5,10 @@
  * kernel's (separate multiply and add) by rounding only; fp32 paths are compared with a
  * tolerance, never bit for bit (runtime/OPS.md).
  *
+ * Optional residual (res != NULL): y[m, n] = clamp(sum + bias[n] + res[m * ldr + n], lo, hi)
+ * for n < rc, + 0 past rc (a zero channel-pad of the skip path); res is indexed like y,
+ * from the same first row.
+ *
  * Packed layout: blocks of 16 output channels, k-major inside a block (16 floats per
  * k), zero-padded; then bias[n_pad]. */
 #ifndef EDGEC_OPS_GEMM_F32_H
@@ -16,6 +20,9 @@
 typedef struct {
     int32_t n, k, n_pad;
     float lo, hi;
+    const float *res; /* NULL: no residual */
+    ptrdiff_t ldr;
+    int32_t rc;
 } edgec_gemm_f32_shape;
 
 /* Whether this CPU has the SIMD kernel (and EDGEC_KERNELS is not "reference"). */
@@ -27,5 +34,10 @@ void edgec_gemm_f32_pack(uint8_t *dst, const edgec_gemm_f32_shape *s, const floa
  * apart); n_begin is a multiple of 16, n_end <= n (n_end = n: all columns). */
 void edgec_gemm_f32_run(const edgec_gemm_f32_shape *s, const uint8_t *packed, int32_t m, const float *a,
                         ptrdiff_t lda, float *y, ptrdiff_t ldy, int32_t n_begin, int32_t n_end);
+/* The same with A given by row pointers (an implicit im2col): row i of A is nseg segments
+ * of k / nseg floats, segment g at rows[i * nseg + g]. */
+void edgec_gemm_f32_run_rows(const edgec_gemm_f32_shape *s, const uint8_t *packed, int32_t m,
+                             const float *const *rows, int32_t nseg, float *y, ptrdiff_t ldy, int32_t n_begin,
+                             int32_t n_end);
 
 #endif

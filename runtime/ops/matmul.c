@@ -17,7 +17,7 @@
 
 static edgec_gemm_f32_shape fc_shape(const edgec_node *node) {
     const edgec_fully_connected_params *p = (const edgec_fully_connected_params *)node->params;
-    edgec_gemm_f32_shape s;
+    edgec_gemm_f32_shape s = {0};
     s.n = (int32_t)node->aux[1];
     s.k = (int32_t)node->aux[2];
     s.n_pad = (s.n + 15) / 16 * 16;
