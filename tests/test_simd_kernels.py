@@ -135,3 +135,26 @@ def test_conv_f32_simd(d, ic, oc, depthwise):
                      {**params, "act_min": -np.inf, "act_max": np.inf}, consts={1: w, 2: b}, seed=d["seed"])
     scale = float(np.abs(reference_kernels(edgec.Model(free).to_bytes(), feeds)["y"]).max())
     assert np.abs(got - want).max() <= 1e-5 * max(scale, 1e-6)
+
+
+@SETTINGS
+@given(geometry, st.integers(1, 40), st.sampled_from([(-np.inf, np.inf), (0.0, 6.0)]))
+def test_maxpool_f32_simd(d, c, act):
+    """fp32 MAX_POOL2D: the SIMD kernel (16/8-channel blocks, masked tail) equals the
+    reference loops bit for bit, NaN and infinities included (a NaN tap wins and stays)."""
+    k = d["k"]
+    t, l, b, r = (min(x, k - 1) for x in d["pads"])
+    p, oh, ow = _geo_params({**d, "pads": (t, l, b, r), "dil": 1}, k, k)
+    if oh < 1 or ow < 1:
+        return
+    p = {key: v for key, v in p.items() if not key.startswith("dilation")}
+    p.update({"filter_h": k, "filter_w": k, "count_include_pad": 0, "act_min": act[0], "act_max": act[1]})
+    g, feeds = single("MAX_POOL2D", [(d["n"], d["h"], d["w"], c)], (d["n"], oh, ow, c), p, seed=d["seed"])
+    x = feeds["x0"]
+    special = np.random.default_rng(d["seed"]).random(x.shape)
+    x[special < 0.03] = np.nan
+    x[(special >= 0.03) & (special < 0.05)] = np.inf
+    x[(special >= 0.05) & (special < 0.07)] = -np.inf
+    data = edgec.Model(g).to_bytes()
+    got = edgec.Interpreter(data).run(feeds)["y"]
+    np.testing.assert_array_equal(got, reference_kernels(data, feeds)["y"])

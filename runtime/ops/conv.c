@@ -170,7 +170,7 @@ static void plan_f32_fast(edgec_node *node) {
     const edgec_conv2d_params *p = (const edgec_conv2d_params *)node->params;
     const int64_t k = node->aux[A_KH] * node->aux[A_KW] * node->aux[A_C];
     node->aux[A_FAST] = 0;
-    if (!edgec_gemm_f32_simd() || p->groups != 1 || k > (1 << 20)) return;
+    if (!edgec_gemm_f32_simd() || p->groups != 1 || k > (1 << 20) || node->aux[A_KH] > 64) return;
     node->aux[A_FAST] = node->aux[A_GEMM] ? 1 : 2;
     node->packed_bytes = edgec_gemm_f32_packed_bytes((int32_t)node->aux[A_OC], (int32_t)k);
     node->pack = conv2d_f32_pack;
@@ -197,20 +197,22 @@ static void implicit_rows(const edgec_node *node, int32_t row, int32_t ox0, int3
     const int32_t KH = (int32_t)a[A_KH], KW = (int32_t)a[A_KW];
     const int32_t n = row / OH, oy = row % OH;
     const float *x = (const float *)node->inputs[0]->data + (ptrdiff_t)n * H * W * C;
-    int32_t ox, ky, kx0, kx1;
+    const ptrdiff_t step = (ptrdiff_t)p->stride_w * C;
+    const float *base[64]; /* kernel row ky of pixel 0 (may point before the row), or NULL */
+    int32_t ox, ky;
+    for (ky = 0; ky < KH; ++ky) {
+        const int32_t iy = oy * p->stride_h - p->pad_top + ky * p->dilation_h;
+        base[ky] = iy < 0 || iy >= H ? 0 : x + ((ptrdiff_t)iy * W - p->pad_left) * C;
+    }
     for (ox = ox0; ox < ox1; ++ox, rows += KH) {
         const int32_t ix0 = ox * p->stride_w - p->pad_left;
-        edgec_ops_tap_range(ix0, KW, p->dilation_w, W, &kx0, &kx1);
-        if (p->dilation_w != 1 || kx0 != 0 || kx1 != KW) {
+        if (p->dilation_w != 1 || ix0 < 0 || ix0 + KW > W) { /* some taps off the image: copy */
             float *c = col + (ptrdiff_t)(ox - ox0) * KH * KW * C;
             edgec_im2col_row(node, row, ox, ox + 1, sizeof(float), 0, (uint8_t *)c);
             for (ky = 0; ky < KH; ++ky) rows[ky] = c + (ptrdiff_t)ky * KW * C;
             continue;
         }
-        for (ky = 0; ky < KH; ++ky) {
-            const int32_t iy = oy * p->stride_h - p->pad_top + ky * p->dilation_h;
-            rows[ky] = iy < 0 || iy >= H ? zero : x + ((ptrdiff_t)iy * W + ix0) * C;
-        }
+        for (ky = 0; ky < KH; ++ky) rows[ky] = base[ky] ? base[ky] + ox * step : zero;
     }
 }
 

@@ -7,9 +7,11 @@
 
 #include "common.h"
 #include "int8.h"
+#include "maxpool_f32.h"
 
 /* aux: A_H .. A_AVG are also read by pool_int8.c */
-enum { A_H, A_W, A_C, A_OH, A_OW, A_AVG, A_INT8 };
+/* A_SIMD: fp32 max pooling on maxpool_f32.c's kernel */
+enum { A_H, A_W, A_C, A_OH, A_OW, A_AVG, A_INT8, A_SIMD };
 
 static edgec_status prepare(edgec_node *node, int avg, const char *op, edgec_error *err) {
     const edgec_pool2d_params *p = (const edgec_pool2d_params *)node->params;
@@ -64,6 +66,7 @@ static edgec_status prepare(edgec_node *node, int avg, const char *op, edgec_err
     node->aux[A_OH] = oh;
     node->aux[A_OW] = ow;
     node->aux[A_AVG] = avg;
+    node->aux[A_SIMD] = !avg && !node->aux[A_INT8] && edgec_maxpool_f32_simd();
     return edgec_ops_set_rows(node, (int64_t)x->dims[0] * oh, err);
 }
 
@@ -93,6 +96,10 @@ static void eval(const edgec_node *node, int32_t row_begin, int32_t row_end) {
             float *restrict out = y + ((ptrdiff_t)row * OW + ox) * C;
             int32_t kx0, kx1, iy, ix, c;
             edgec_ops_tap_range(ix0, p->filter_w, 1, W, &kx0, &kx1);
+            if (a[A_SIMD]) {
+                edgec_maxpool_f32_pixel(xn, W, C, iy0 + ky0, iy0 + ky1, ix0 + kx0, ix0 + kx1, lo, hi, out);
+                continue;
+            }
             for (c = 0; c < C; ++c) out[c] = avg ? 0.0f : -INFINITY;
             for (iy = iy0 + ky0; iy < iy0 + ky1; ++iy) {
                 for (ix = ix0 + kx0; ix < ix0 + kx1; ++ix) {
