@@ -111,7 +111,7 @@ def random_models(tmp_path: Path) -> list:
         data = edgec.Model(g).to_bytes()
         path.write_bytes(data)
         cases.append((path, [feeds[n] for n in g.inputs], reference.run_model(data, feeds)))
-    for i, (k, stride) in enumerate([(3, 1), (3, 2), (5, 1), (5, 2)]):  # fp32 depthwise 8-pixel interiors + tails
+    for i, (k, stride) in enumerate([(3, 1), (3, 2), (5, 1), (5, 2), (7, 1)]):  # fp32 depthwise 8-pixel interiors + tails
         h, w, c, pad = 7, 37, 13, k // 2
         p = {"stride_h": stride, "stride_w": stride, "pad_top": pad, "pad_left": pad, "pad_bottom": pad,
              "pad_right": pad, "act_min": -np.inf, "act_max": np.inf, "depth_multiplier": 1}

@@ -7,7 +7,7 @@
 
 #define DW_P 8 /* pixels per interior run */
 
-/* The specialised interiors (3x3 / 5x5, stride 1 / 2, dilation 1): each arch defines
+/* The specialised interiors (3x3 / 5x5, stride 1 / 2; 7x7 stride 1; dilation 1): each arch defines
  * interior(r, ox, y, KW, SW); returns 0 for other geometries. */
 #define RUN_INTERIOR(r, ox, y)                                                            \
     do {                                                                                  \
@@ -16,6 +16,7 @@
         else if ((r)->KW == 3 && (r)->stride_w == 2) interior(r, ox, y, 3, 2);            \
         else if ((r)->KW == 5 && (r)->stride_w == 1) interior(r, ox, y, 5, 1);            \
         else if ((r)->KW == 5 && (r)->stride_w == 2) interior(r, ox, y, 5, 2);            \
+        else if ((r)->KW == 7 && (r)->stride_w == 1) interior(r, ox, y, 7, 1);            \
         else return 0;                                                                    \
         return 1;                                                                         \
     } while (0)
@@ -103,15 +104,15 @@ static inline __attribute__((always_inline)) FMA_AVX2 void interior_block(const 
     const __m256i mask = lane_mask(r->C - c);
     const __m256 lo = _mm256_set1_ps(r->lo), hi = _mm256_set1_ps(r->hi);
     const ptrdiff_t C = r->C;
-    __m256 acc[DW_P], w[5];
+    __m256 acc[DW_P], w[7];
     int32_t ky, j, p;
     for (p = 0; p < DW_P; ++p) acc[p] = _mm256_setzero_ps();
     for (ky = r->ky0; ky < r->ky1; ++ky) {
         const float *xrow = r->x + ((ptrdiff_t)(r->iy0 + ky * r->dilation_h) * r->W + ox * SW - r->pad_left) * C + c;
         const float *wrow = r->w + (ptrdiff_t)ky * KW * C + c;
-#pragma GCC unroll 5
+#pragma GCC unroll 7
         for (j = 0; j < KW; ++j) w[j] = FULL ? _mm256_loadu_ps(wrow + j * C) : _mm256_maskload_ps(wrow + j * C, mask);
-#pragma GCC unroll 20
+#pragma GCC unroll 21
         for (j = 0; j < (DW_P - 1) * SW + KW; ++j) {
             const __m256 xv = FULL ? _mm256_loadu_ps(xrow + j * C) : _mm256_maskload_ps(xrow + j * C, mask);
 #pragma GCC unroll 8
@@ -207,15 +208,15 @@ static inline __attribute__((always_inline)) void interior_block(const edgec_dw_
                                                                  int32_t c, const int KW, const int SW) {
     const float32x4_t lo = vdupq_n_f32(r->lo), hi = vdupq_n_f32(r->hi);
     const ptrdiff_t C = r->C;
-    float32x4_t acc[DW_P], w[5];
+    float32x4_t acc[DW_P], w[7];
     int32_t ky, j, p;
     for (p = 0; p < DW_P; ++p) acc[p] = vdupq_n_f32(0.0f);
     for (ky = r->ky0; ky < r->ky1; ++ky) {
         const float *xrow = r->x + ((ptrdiff_t)(r->iy0 + ky * r->dilation_h) * r->W + ox * SW - r->pad_left) * C + c;
         const float *wrow = r->w + (ptrdiff_t)ky * KW * C + c;
-#pragma GCC unroll 5
+#pragma GCC unroll 7
         for (j = 0; j < KW; ++j) w[j] = vld1q_f32(wrow + j * C);
-#pragma GCC unroll 20
+#pragma GCC unroll 21
         for (j = 0; j < (DW_P - 1) * SW + KW; ++j) {
             const float32x4_t xv = vld1q_f32(xrow + j * C);
 #pragma GCC unroll 8
