@@ -55,7 +55,9 @@ void edgec_reshape_eval(const edgec_node *node, int32_t row_begin, int32_t row_e
         memcpy(node->outputs[0]->data + begin, node->inputs[0]->data + begin, end - begin);
 }
 
-/* TRANSPOSE aux: [0] rank (>= 1), [1..6] input element stride per output axis, [7] element size */
+/* TRANSPOSE aux: [0] rank (>= 1), [1..6] input element stride per output axis, [7] element size,
+ * [8] output dims per row: 1, or 2 when the last dim is short (NCHW -> NHWC of an image: rows
+ * of 3 values would spend more on finding their source than on copying) */
 edgec_status edgec_transpose_prepare(edgec_node *node, edgec_error *err) {
     const edgec_transpose_params *p = (const edgec_transpose_params *)node->params;
     const edgec_tensor *x, *y;
@@ -85,24 +87,32 @@ edgec_status edgec_transpose_prepare(edgec_node *node, edgec_error *err) {
     if (x->rank == 0) node->aux[1] = 1;
     node->aux[0] = rank;
     node->aux[7] = (int64_t)edgec_dtype_size(x->dtype);
-    return edgec_ops_set_rows(node, (int64_t)y->count / (x->rank > 0 ? y->dims[rank - 1] : 1), err);
+    node->aux[8] = x->rank >= 2 && y->dims[rank - 1] < 16 ? 2 : 1;
+    if (y->count == 0) return edgec_ops_set_rows(node, 0, err);
+    return edgec_ops_set_rows(node, (int64_t)y->count / (x->rank > 0 ? y->dims[rank - 1] : 1) /
+                                        (node->aux[8] == 2 ? y->dims[rank - 2] : 1), err);
 }
 
 void edgec_transpose_eval(const edgec_node *node, int32_t row_begin, int32_t row_end, void *scratch) {
     const edgec_tensor *x = node->inputs[0], *y = node->outputs[0];
-    const int32_t rank = (int32_t)node->aux[0], last = rank - 1;
+    const int32_t rank = (int32_t)node->aux[0], last = rank - 1, two = node->aux[8] == 2;
+    const int32_t outer = two ? last - 1 : last; /* dims [0, outer) pick the row */
     const size_t es = (size_t)node->aux[7];
-    const ptrdiff_t n = y->rank > 0 ? y->dims[last] : 1;
+    const ptrdiff_t n = y->rank > 0 ? y->dims[last] : 1, inner = two ? y->dims[last - 1] : 1;
+    const ptrdiff_t inner_step = two ? (ptrdiff_t)node->aux[last] : 0;
     int32_t row, d;
+    ptrdiff_t i;
     (void)scratch;
     for (row = row_begin; row < row_end; ++row) {
         ptrdiff_t src = 0;
         int32_t rem = row;
-        for (d = last - 1; d >= 0; --d) {
+        uint8_t *dst = y->data + (size_t)row * (size_t)(inner * n) * es;
+        for (d = outer - 1; d >= 0; --d) {
             src += (rem % y->dims[d]) * (ptrdiff_t)node->aux[1 + d];
             rem /= y->dims[d];
         }
-        gather(y->data + (size_t)row * n * es, x->data + (size_t)src * es, (ptrdiff_t)node->aux[1 + last], n, es);
+        for (i = 0; i < inner; ++i, dst += (size_t)n * es)
+            gather(dst, x->data + (size_t)(src + i * inner_step) * es, (ptrdiff_t)node->aux[1 + last], n, es);
     }
 }
 
