@@ -163,14 +163,15 @@ static void conv2d_f32_pack(edgec_node *node) {
 static size_t implicit_scratch(const edgec_node *node) {
     const int64_t *a = node->aux;
     return (size_t)(IM2COL_PIXELS * a[A_KH]) * sizeof(float *) +
-           (size_t)(a[A_KW] * a[A_C] + IM2COL_PIXELS * a[A_KH] * a[A_KW] * a[A_C]) * sizeof(float);
+           (size_t)(a[A_KW] * a[A_C] + edgec_im2col_copies(node, IM2COL_PIXELS) * a[A_KH] * a[A_KW] * a[A_C]) *
+               sizeof(float);
 }
 
 static void plan_f32_fast(edgec_node *node) {
     const edgec_conv2d_params *p = (const edgec_conv2d_params *)node->params;
     const int64_t k = node->aux[A_KH] * node->aux[A_KW] * node->aux[A_C];
     node->aux[A_FAST] = 0;
-    if (!edgec_gemm_f32_simd() || p->groups != 1 || k > (1 << 20) || node->aux[A_KH] > 64) return;
+    if (!edgec_gemm_f32_simd() || p->groups != 1 || k > (1 << 20) || node->aux[A_KH] > EDGEC_IM2COL_MAX_KH) return;
     node->aux[A_FAST] = node->aux[A_GEMM] ? 1 : 2;
     node->packed_bytes = edgec_gemm_f32_packed_bytes((int32_t)node->aux[A_OC], (int32_t)k);
     node->pack = conv2d_f32_pack;
@@ -184,36 +185,6 @@ static void set_residual(const edgec_node *node, edgec_gemm_f32_shape *s, ptrdif
     s->rc = r->dims[3];
     s->ldr = s->rc;
     s->res = (const float *)r->data + px * s->ldr;
-}
-
-/* Pixels [ox0, ox1) of output row `row` as KH row pointers each: straight into the input
- * where the pixel's kernel row lies inside it, the zero row above / below the image, or
- * an im2col copy (in col) at the left / right edges and for dilated kernels. */
-static void implicit_rows(const edgec_node *node, int32_t row, int32_t ox0, int32_t ox1, const float **rows,
-                          const float *zero, float *col) {
-    const edgec_conv2d_params *p = (const edgec_conv2d_params *)node->params;
-    const int64_t *a = node->aux;
-    const int32_t H = (int32_t)a[A_H], W = (int32_t)a[A_W], C = (int32_t)a[A_C], OH = (int32_t)a[A_OH];
-    const int32_t KH = (int32_t)a[A_KH], KW = (int32_t)a[A_KW];
-    const int32_t n = row / OH, oy = row % OH;
-    const float *x = (const float *)node->inputs[0]->data + (ptrdiff_t)n * H * W * C;
-    const ptrdiff_t step = (ptrdiff_t)p->stride_w * C;
-    const float *base[64]; /* kernel row ky of pixel 0 (may point before the row), or NULL */
-    int32_t ox, ky;
-    for (ky = 0; ky < KH; ++ky) {
-        const int32_t iy = oy * p->stride_h - p->pad_top + ky * p->dilation_h;
-        base[ky] = iy < 0 || iy >= H ? 0 : x + ((ptrdiff_t)iy * W - p->pad_left) * C;
-    }
-    for (ox = ox0; ox < ox1; ++ox, rows += KH) {
-        const int32_t ix0 = ox * p->stride_w - p->pad_left;
-        if (p->dilation_w != 1 || ix0 < 0 || ix0 + KW > W) { /* some taps off the image: copy */
-            float *c = col + (ptrdiff_t)(ox - ox0) * KH * KW * C;
-            edgec_im2col_row(node, row, ox, ox + 1, sizeof(float), 0, (uint8_t *)c);
-            for (ky = 0; ky < KH; ++ky) rows[ky] = c + (ptrdiff_t)ky * KW * C;
-            continue;
-        }
-        for (ky = 0; ky < KH; ++ky) rows[ky] = base[ky] ? base[ky] + ox * step : zero;
-    }
 }
 
 static void conv2d_f32_fast(const edgec_node *node, int32_t row_begin, int32_t row_end, void *scratch) {
@@ -236,7 +207,8 @@ static void conv2d_f32_fast(const edgec_node *node, int32_t row_begin, int32_t r
         int32_t ox, ox_end;
         for (ox = 0; ox < OW; ox = ox_end) {
             ox_end = OW - ox < IM2COL_PIXELS ? OW : ox + IM2COL_PIXELS;
-            implicit_rows(node, row, ox, ox_end, rows, zero, col);
+            edgec_im2col_pointers(node, row, ox, ox_end, sizeof(float), 0, (const uint8_t *)zero, (uint8_t *)col,
+                                  (const uint8_t **)rows);
             set_residual(node, &s, (ptrdiff_t)row * OW + ox);
             edgec_gemm_f32_run_rows(&s, node->packed, ox_end - ox, rows, KH, y + ((ptrdiff_t)row * OW + ox) * OC,
                                     OC, 0, s.n);

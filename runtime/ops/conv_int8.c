@@ -159,7 +159,13 @@ void edgec_conv2d_int8_plan(edgec_node *node) {
                             ? 1 : 2;
     node->packed_bytes = edgec_gemm_i8_packed_bytes((int32_t)a[A_OC], k);
     node->pack = conv2d_int8_pack;
-    node->scratch_bytes = edgec_gemm_i8_scratch_bytes(k) + (node->aux[A_FAST] == 2 ? (size_t)k * IM2COL_PIXELS : 0);
+    if (node->aux[A_FAST] == 2 && a[A_KH] > EDGEC_IM2COL_MAX_KH) node->aux[A_FAST] = 0;
+    /* GEMM scratch, then for the implicit im2col: row pointers, the zero-point row, edge copies */
+    node->scratch_bytes = edgec_gemm_i8_scratch_bytes(k) +
+                          (node->aux[A_FAST] == 2 ? IM2COL_PIXELS * (size_t)a[A_KH] * sizeof(int8_t *) +
+                                                        (size_t)(a[A_KW] * a[A_C]) +
+                                                        (size_t)k * (size_t)edgec_im2col_copies(node, IM2COL_PIXELS)
+                                                  : 0);
 }
 
 
@@ -180,13 +186,19 @@ void edgec_conv2d_int8_eval(const edgec_node *node, int32_t row_begin, int32_t r
                           y + (int64_t)row_begin * OW * OC, OC, scratch);
         return;
     }
-    for (row = row_begin; row < row_end; ++row) {
-        int8_t *col = (int8_t *)scratch + edgec_gemm_i8_scratch_bytes(s.k);
-        int32_t ox, ox_end;
-        for (ox = 0; ox < OW; ox = ox_end) {
-            ox_end = OW - ox < IM2COL_PIXELS ? OW : ox + IM2COL_PIXELS;
-            edgec_im2col_row(node, row, ox, ox_end, 1, (uint8_t)node->inputs[0]->zero_point, (uint8_t *)col);
-            edgec_gemm_i8_run(&s, node->packed, ox_end - ox, col, s.k, y + ((int64_t)row * OW + ox) * OC, OC, scratch);
+    { /* implicit im2col: padding taps read the input zero point (they then add 0) */
+        const uint8_t zp = (uint8_t)node->inputs[0]->zero_point;
+        const uint8_t **rows = (const uint8_t **)((uint8_t *)scratch + edgec_gemm_i8_scratch_bytes(s.k));
+        uint8_t *zp_row = (uint8_t *)(rows + IM2COL_PIXELS * a[A_KH]), *col = zp_row + a[A_KW] * C;
+        memset(zp_row, zp, (size_t)(a[A_KW] * C));
+        for (row = row_begin; row < row_end; ++row) {
+            int32_t ox, ox_end;
+            for (ox = 0; ox < OW; ox = ox_end) {
+                ox_end = OW - ox < IM2COL_PIXELS ? OW : ox + IM2COL_PIXELS;
+                edgec_im2col_pointers(node, row, ox, ox_end, 1, zp, zp_row, col, rows);
+                edgec_gemm_i8_run_rows(&s, node->packed, ox_end - ox, (const int8_t *const *)rows, (int32_t)a[A_KH],
+                                       y + ((int64_t)row * OW + ox) * OC, OC, scratch);
+            }
         }
     }
 }

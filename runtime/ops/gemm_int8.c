@@ -77,16 +77,41 @@ void edgec_gemm_i8_pack(uint8_t *dst, const edgec_gemm_i8_shape *s, const int8_t
     }
 }
 
-/* int16 copy of rows [0, rows) of a, k padded with zeros to k_pad, MR rows (missing = 0) */
-static void widen_rows(const edgec_gemm_i8_shape *s, int32_t rows, const int8_t *a, ptrdiff_t lda,
-                       int16_t *a16) {
+/* Rows of A: a plain matrix (rows == NULL), or row i as nseg segments of k / nseg values,
+ * segment g at rows[i * nseg + g] (an implicit im2col). */
+typedef struct {
+    const int8_t *a;
+    ptrdiff_t lda;
+    const int8_t *const *rows;
+    int32_t nseg;
+} a_rows;
+
+/* Row r's k values, from segments or the plain row, converted by COPY into d. */
+#define FOR_ROW_SEGMENTS(A, s, r, COPY)                                                        \
+    do {                                                                                       \
+        if (!(A)->rows) {                                                                      \
+            const int8_t *src = (A)->a + (r) * (A)->lda;                                       \
+            const int32_t seglen = (s)->k, off = 0;                                            \
+            COPY;                                                                              \
+        } else {                                                                               \
+            const int32_t seglen = (s)->k / (A)->nseg;                                         \
+            int32_t g;                                                                         \
+            for (g = 0; g < (A)->nseg; ++g) {                                                  \
+                const int8_t *src = (A)->rows[(ptrdiff_t)(r) * (A)->nseg + g];                 \
+                const int32_t off = g * seglen;                                                \
+                COPY;                                                                          \
+            }                                                                                  \
+        }                                                                                      \
+    } while (0)
+
+/* int16 copy of rows [r0, r0 + rows) of A, k padded with zeros to k_pad, MR rows (missing = 0) */
+static void widen_rows(const edgec_gemm_i8_shape *s, int32_t rows, const a_rows *A, int32_t r0, int16_t *a16) {
     int32_t r, k;
     for (r = 0; r < MR; ++r) {
         int16_t *d = a16 + (ptrdiff_t)r * s->k_pad;
         if (r < rows) {
-            const int8_t *src = a + r * lda;
-            for (k = 0; k < s->k; ++k) d[k] = src[k];
-            for (; k < s->k_pad; ++k) d[k] = 0;
+            FOR_ROW_SEGMENTS(A, s, r0 + r, for (k = 0; k < seglen; ++k) d[off + k] = src[k]);
+            for (k = s->k; k < s->k_pad; ++k) d[k] = 0;
         } else {
             memset(d, 0, sizeof(int16_t) * (size_t)s->k_pad);
         }
@@ -259,14 +284,14 @@ static EDGEC_DOTPROD void kernel_dot(const edgec_gemm_i8_shape *s, const uint8_t
     }
 }
 
-/* int8 copy of rows [0, rows) of a, k padded with zeros to a multiple of 16, MR rows */
-static void copy_rows(const edgec_gemm_i8_shape *s, int32_t rows, const int8_t *a, ptrdiff_t lda, int8_t *a8) {
+/* int8 copy of rows [r0, r0 + rows) of A, k padded with zeros to a multiple of 16, MR rows */
+static void copy_rows(const edgec_gemm_i8_shape *s, int32_t rows, const a_rows *A, int32_t r0, int8_t *a8) {
     const size_t kq = k_packed(s->k);
     int32_t r;
     for (r = 0; r < MR; ++r) {
         int8_t *d = a8 + (size_t)r * kq;
         memset(d, 0, kq);
-        if (r < rows) memcpy(d, a + r * lda, (size_t)s->k);
+        if (r < rows) FOR_ROW_SEGMENTS(A, s, r0 + r, memcpy(d + off, src, (size_t)seglen));
     }
 }
 #endif
@@ -303,15 +328,15 @@ int edgec_gemm_i8_simd(void) {
 #endif
 }
 
-void edgec_gemm_i8_run(const edgec_gemm_i8_shape *s, const uint8_t *packed, int32_t m,
-                       const int8_t *a, ptrdiff_t lda, int8_t *y, ptrdiff_t ldy, void *scratch) {
+static void run(const edgec_gemm_i8_shape *s, const uint8_t *packed, int32_t m, const a_rows *A, int8_t *y,
+                ptrdiff_t ldy, void *scratch) {
     int16_t *a16 = (int16_t *)(((uintptr_t)scratch + 63) & ~(uintptr_t)63);
     int32_t r0;
 #ifdef EDGEC_HAVE_NEON_KERNEL
     if (use_dot()) {
         for (r0 = 0; r0 < m; r0 += MR) {
             const int32_t rows = m - r0 < MR ? m - r0 : MR;
-            copy_rows(s, rows, a + r0 * lda, lda, (int8_t *)a16);
+            copy_rows(s, rows, A, r0, (int8_t *)a16);
             kernel_dot(s, packed, rows, (const int8_t *)a16, (ptrdiff_t)k_packed(s->k), y + r0 * ldy, ldy);
         }
         return;
@@ -319,7 +344,7 @@ void edgec_gemm_i8_run(const edgec_gemm_i8_shape *s, const uint8_t *packed, int3
 #endif
     for (r0 = 0; r0 < m; r0 += MR) {
         const int32_t rows = m - r0 < MR ? m - r0 : MR;
-        widen_rows(s, rows, a + r0 * lda, lda, a16);
+        widen_rows(s, rows, A, r0, a16);
 #ifdef EDGEC_HAVE_AVX2_KERNEL
         if (have_avx2()) {
             kernel_avx2(s, packed, rows, a16, y + r0 * ldy, ldy);
@@ -332,6 +357,18 @@ void edgec_gemm_i8_run(const edgec_gemm_i8_shape *s, const uint8_t *packed, int3
 #endif
         kernel_c(s, packed, rows, a16, y + r0 * ldy, ldy);
     }
+}
+
+void edgec_gemm_i8_run(const edgec_gemm_i8_shape *s, const uint8_t *packed, int32_t m,
+                       const int8_t *a, ptrdiff_t lda, int8_t *y, ptrdiff_t ldy, void *scratch) {
+    const a_rows A = {a, lda, 0, 1};
+    run(s, packed, m, &A, y, ldy, scratch);
+}
+
+void edgec_gemm_i8_run_rows(const edgec_gemm_i8_shape *s, const uint8_t *packed, int32_t m,
+                            const int8_t *const *rows, int32_t nseg, int8_t *y, ptrdiff_t ldy, void *scratch) {
+    const a_rows A = {0, 0, rows, nseg};
+    run(s, packed, m, &A, y, ldy, scratch);
 }
 
 /* sum_i a[i] * b[i] in int32 (exact: |sum| <= k * 2^14 fits for k < 2^17). */

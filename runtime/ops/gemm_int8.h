@@ -39,6 +39,10 @@ void edgec_gemm_i8_pack(uint8_t *dst, const edgec_gemm_i8_shape *s, const int8_t
 /* m rows of a (lda bytes apart) -> m rows of y (ldy bytes apart, n channels each). */
 void edgec_gemm_i8_run(const edgec_gemm_i8_shape *s, const uint8_t *packed, int32_t m,
                        const int8_t *a, ptrdiff_t lda, int8_t *y, ptrdiff_t ldy, void *scratch);
+/* The same with A given by row pointers (an implicit im2col): row i of A is nseg segments
+ * of k / nseg values, segment g at rows[i * nseg + g]. */
+void edgec_gemm_i8_run_rows(const edgec_gemm_i8_shape *s, const uint8_t *packed, int32_t m,
+                            const int8_t *const *rows, int32_t nseg, int8_t *y, ptrdiff_t ldy, void *scratch);
 /* sum_i a[i] * b[i], exact in int32 for k < 2^17 (AVX2 / NEON where present). */
 int32_t edgec_dot_i8(const int8_t *a, const int8_t *b, int32_t k);
 /* Whether edgec_gemm_i8_run has a SIMD kernel on this CPU (else it runs portable C). */

@@ -43,3 +43,43 @@ void edgec_im2col_row(const edgec_node *node, int32_t row, int32_t ox_begin, int
         }
     }
 }
+
+void edgec_im2col_pointers(const edgec_node *node, int32_t row, int32_t ox_begin, int32_t ox_end, size_t elem,
+                           uint8_t fill, const uint8_t *fill_row, uint8_t *col, const uint8_t **rows) {
+    const edgec_conv2d_params *p = (const edgec_conv2d_params *)node->params;
+    const int64_t *a = node->aux;
+    const int32_t H = (int32_t)a[A_H], W = (int32_t)a[A_W], C = (int32_t)a[A_C], OH = (int32_t)a[A_OH];
+    const int32_t KH = (int32_t)a[A_KH], KW = (int32_t)a[A_KW];
+    const int32_t n = row / OH, oy = row % OH;
+    const size_t pixel = (size_t)C * elem, field = (size_t)KH * KW * pixel;
+    const uint8_t *x = node->inputs[0]->data + (size_t)n * H * W * pixel;
+    const uint8_t *base[EDGEC_IM2COL_MAX_KH]; /* kernel row ky of output column 0, or NULL */
+    int32_t ox, ky, copies = 0;
+    for (ky = 0; ky < KH; ++ky) {
+        const int32_t iy = oy * p->stride_h - p->pad_top + ky * p->dilation_h;
+        base[ky] = iy < 0 || iy >= H ? 0 : x + ((ptrdiff_t)iy * W - p->pad_left) * (ptrdiff_t)pixel;
+    }
+    for (ox = ox_begin; ox < ox_end; ++ox, rows += KH) {
+        const int32_t ix0 = ox * p->stride_w - p->pad_left;
+        if (p->dilation_w != 1 || ix0 < 0 || ix0 + KW > W) { /* some taps off the image: copy */
+            uint8_t *c = col + (size_t)copies++ * field;
+            edgec_im2col_row(node, row, ox, ox + 1, elem, fill, c);
+            for (ky = 0; ky < KH; ++ky) rows[ky] = c + (size_t)ky * KW * pixel;
+            continue;
+        }
+        for (ky = 0; ky < KH; ++ky)
+            rows[ky] = base[ky] ? base[ky] + (ptrdiff_t)ox * p->stride_w * (ptrdiff_t)pixel : fill_row;
+    }
+}
+
+int32_t edgec_im2col_copies(const edgec_node *node, int32_t chunk) {
+    const edgec_conv2d_params *p = (const edgec_conv2d_params *)node->params;
+    const int32_t W = (int32_t)node->aux[A_W], OW = (int32_t)node->aux[A_OW], KW = (int32_t)node->aux[A_KW];
+    int32_t ox, n = 0;
+    if (p->dilation_w != 1) return OW < chunk ? OW : chunk;
+    for (ox = 0; ox < OW; ++ox) {
+        const int32_t ix0 = ox * p->stride_w - p->pad_left;
+        n += ix0 < 0 || ix0 + KW > W;
+    }
+    return n < chunk ? n : chunk;
+}
