@@ -241,7 +241,6 @@ static void depthwise_int8_reference(const edgec_node *node, int32_t row_begin, 
 
 /* ---- depthwise fast path (depthwise_int8.h), bit-identical to the loops above ---- */
 
-#define EDGEC_DW_MAX_TAPS 64
 
 static edgec_dw_i8_shape dw_shape(const edgec_node *node) {
     const edgec_depthwise_conv2d_params *p = (const edgec_depthwise_conv2d_params *)node->params;
@@ -295,16 +294,31 @@ void edgec_depthwise_conv2d_int8_eval(const edgec_node *node, int32_t row_begin,
     s = dw_shape(node);
     for (row = row_begin; row < row_end; ++row) {
         const int32_t n = row / OH, oy = row % OH;
+        const int8_t *rows[EDGEC_DW_MAX_TAPS]; /* input row of each ky, NULL above / below the image */
+        for (ky = 0; ky < KH; ++ky) {
+            const int32_t iy = oy * p->stride_h - p->pad_top + ky * p->dilation_h;
+            rows[ky] = iy < 0 || iy >= H ? 0 : x + ((int64_t)n * H + iy) * W * C;
+        }
         for (ox = 0; ox < OW; ++ox) {
-            for (ky = 0; ky < KH; ++ky) {
-                const int32_t iy = oy * p->stride_h - p->pad_top + ky * p->dilation_h;
-                for (kx = 0; kx < KW; ++kx) {
-                    const int32_t ix = ox * p->stride_w - p->pad_left + kx * p->dilation_w;
-                    taps[ky * KW + kx] = iy < 0 || iy >= H || ix < 0 || ix >= W
-                                             ? 0 : x + (((int64_t)n * H + iy) * W + ix) * C;
+            const int32_t ix0 = ox * p->stride_w - p->pad_left;
+            int32_t all = 1, run = 0;
+            for (kx = 0; kx < KW; ++kx) {
+                const int32_t ix = ix0 + kx * p->dilation_w;
+                const int inside = ix >= 0 && ix < W;
+                for (ky = 0; ky < KH; ++ky) {
+                    taps[ky * KW + kx] = rows[ky] && inside ? rows[ky] + (int64_t)ix * C : 0;
+                    all &= taps[ky * KW + kx] != 0;
                 }
             }
-            edgec_dw_i8_pixel(&s, node->packed, taps, y + ((int64_t)row * OW + ox) * C);
+            if (all) /* this and the following pixels whose last tap stays inside: one run */
+                while (ox + run < OW && (ox + run) * p->stride_w - p->pad_left + (KW - 1) * p->dilation_w < W) ++run;
+            if (run > 1) {
+                edgec_dw_i8_run(&s, node->packed, taps, (ptrdiff_t)p->stride_w * C, run,
+                                y + ((int64_t)row * OW + ox) * C);
+                ox += run - 1;
+            } else {
+                edgec_dw_i8_pixel(&s, node->packed, taps, y + ((int64_t)row * OW + ox) * C);
+            }
         }
     }
 }

@@ -64,22 +64,37 @@ static inline EDGEC_AVX2 __m256i tap16(const int8_t *row, int32_t c0, int32_t c,
     return _mm256_sub_epi16(_mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)buf)), zp);
 }
 
-static EDGEC_AVX2 void pixel_avx2(const edgec_dw_i8_shape *s, const uint8_t *packed,
-                                  const int8_t *const *tap_rows, int8_t *y) {
+/* The channel blocks of one pixel. ALL: every tap row is present (an interior pixel: no
+ * NULL checks); full 16-channel blocks load straight, the last partial one through tap16. */
+static inline __attribute__((always_inline)) EDGEC_AVX2 void pixel_blocks(const edgec_dw_i8_shape *s,
+                                                                          const uint8_t *packed,
+                                                                          const int8_t *const *tap_rows,
+                                                                          int8_t *y, int32_t c_begin, const int ALL) {
     const int32_t pairs = s->taps_pad / 2;
     const int32_t *b2 = (const int32_t *)(packed + (size_t)s->c_pad / CB * (size_t)pairs * 64);
     const int32_t *m2 = b2 + s->c_pad;
-    const __m256i zp = _mm256_set1_epi16((int16_t)s->x_zp);
-    const __m256i *pw = (const __m256i *)packed;
+    const __m256i zp = _mm256_set1_epi16((int16_t)s->x_zp), zero = _mm256_setzero_si256();
+    const __m256i *pw = (const __m256i *)packed + (ptrdiff_t)(c_begin / CB) * pairs * 2;
     int32_t c0, t;
-    for (c0 = 0; c0 < s->c; c0 += CB) {
-        __m256i lo = _mm256_setzero_si256(), hi = lo, v0, v1;
+    for (c0 = c_begin; c0 < s->c; c0 += CB) {
+        __m256i lo = zero, hi = zero, v0, v1;
         __m128i q;
-        for (t = 0; t < s->taps_pad; t += 2, pw += 2) {
-            const __m256i a = tap16(tap_rows[t], c0, s->c, zp);
-            const __m256i b = t + 1 < s->taps ? tap16(tap_rows[t + 1], c0, s->c, zp) : _mm256_setzero_si256();
-            lo = _mm256_add_epi32(lo, _mm256_madd_epi16(_mm256_unpacklo_epi16(a, b), _mm256_load_si256(pw)));
-            hi = _mm256_add_epi32(hi, _mm256_madd_epi16(_mm256_unpackhi_epi16(a, b), _mm256_load_si256(pw + 1)));
+        if (ALL && c0 + CB <= s->c) {
+            for (t = 0; t < s->taps_pad; t += 2, pw += 2) {
+                const __m256i a = _mm256_sub_epi16(_mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(tap_rows[t] + c0))), zp);
+                const __m256i b = t + 1 < s->taps
+                                      ? _mm256_sub_epi16(_mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(tap_rows[t + 1] + c0))), zp)
+                                      : zero;
+                lo = _mm256_add_epi32(lo, _mm256_madd_epi16(_mm256_unpacklo_epi16(a, b), _mm256_load_si256(pw)));
+                hi = _mm256_add_epi32(hi, _mm256_madd_epi16(_mm256_unpackhi_epi16(a, b), _mm256_load_si256(pw + 1)));
+            }
+        } else {
+            for (t = 0; t < s->taps_pad; t += 2, pw += 2) {
+                const __m256i a = tap16(tap_rows[t], c0, s->c, zp);
+                const __m256i b = t + 1 < s->taps ? tap16(tap_rows[t + 1], c0, s->c, zp) : zero;
+                lo = _mm256_add_epi32(lo, _mm256_madd_epi16(_mm256_unpacklo_epi16(a, b), _mm256_load_si256(pw)));
+                hi = _mm256_add_epi32(hi, _mm256_madd_epi16(_mm256_unpackhi_epi16(a, b), _mm256_load_si256(pw + 1)));
+            }
         }
         v0 = _mm256_permute2x128_si256(lo, hi, 0x20); /* channels 0-7 */
         v1 = _mm256_permute2x128_si256(lo, hi, 0x31); /* channels 8-15 */
@@ -94,6 +109,52 @@ static EDGEC_AVX2 void pixel_avx2(const edgec_dw_i8_shape *s, const uint8_t *pac
     }
 }
 
+static EDGEC_AVX2 void pixel_avx2(const edgec_dw_i8_shape *s, const uint8_t *packed,
+                                  const int8_t *const *tap_rows, int8_t *y) {
+    int32_t t, all = 1;
+    for (t = 0; t < s->taps; ++t) all &= tap_rows[t] != 0;
+    if (all) pixel_blocks(s, packed, tap_rows, y, 0, 1);
+    else pixel_blocks(s, packed, tap_rows, y, 0, 0);
+}
+
+/* n interior pixels (every tap present), pixel p's taps at tap_rows[t] + p * step: full
+ * channel blocks outermost, so one block's weights and requantization terms stay hot
+ * across the pixels; a partial last block per pixel. */
+static EDGEC_AVX2 void run_avx2(const edgec_dw_i8_shape *s, const uint8_t *packed, const int8_t *const *tap_rows,
+                                ptrdiff_t step, int32_t n, int8_t *y) {
+    const int32_t pairs = s->taps_pad / 2, full = s->c / CB * CB;
+    const int32_t *b2 = (const int32_t *)(packed + (size_t)s->c_pad / CB * (size_t)pairs * 64);
+    const int32_t *m2 = b2 + s->c_pad;
+    const __m256i zp = _mm256_set1_epi16((int16_t)s->x_zp), zero = _mm256_setzero_si256();
+    const int8_t *taps[EDGEC_DW_MAX_TAPS + 1];
+    int32_t c0, t, p;
+    for (c0 = 0; c0 < full; c0 += CB) {
+        const __m256i *pw0 = (const __m256i *)packed + (ptrdiff_t)(c0 / CB) * pairs * 2;
+        for (p = 0; p < n; ++p) {
+            const __m256i *pw = pw0;
+            const ptrdiff_t off = p * step + c0;
+            __m256i lo = zero, hi = zero;
+            for (t = 0; t < s->taps_pad; t += 2, pw += 2) {
+                const __m256i a = _mm256_sub_epi16(_mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(tap_rows[t] + off))), zp);
+                const __m256i b = t + 1 < s->taps
+                                      ? _mm256_sub_epi16(_mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(tap_rows[t + 1] + off))), zp)
+                                      : zero;
+                lo = _mm256_add_epi32(lo, _mm256_madd_epi16(_mm256_unpacklo_epi16(a, b), _mm256_load_si256(pw)));
+                hi = _mm256_add_epi32(hi, _mm256_madd_epi16(_mm256_unpackhi_epi16(a, b), _mm256_load_si256(pw + 1)));
+            }
+            _mm_storeu_si128((__m128i *)(y + (ptrdiff_t)p * s->c + c0),
+                             edgec_requant16_pre_avx2(_mm256_permute2x128_si256(lo, hi, 0x20),
+                                                      _mm256_permute2x128_si256(lo, hi, 0x31), b2 + c0, m2 + c0,
+                                                      s->c_pad, s->y_zp, s->q_min, s->q_max));
+        }
+    }
+    if (full < s->c)
+        for (p = 0; p < n; ++p) {
+            for (t = 0; t < s->taps; ++t) taps[t] = tap_rows[t] + p * step;
+            pixel_blocks(s, packed, taps, y + (ptrdiff_t)p * s->c, full, 1);
+        }
+}
+
 int edgec_dw_i8_simd(void) {
 #if defined(__unix__)
     const char *force = getenv("EDGEC_KERNELS");
@@ -105,6 +166,11 @@ int edgec_dw_i8_simd(void) {
 void edgec_dw_i8_pixel(const edgec_dw_i8_shape *s, const uint8_t *packed, const int8_t *const *tap_rows,
                        int8_t *y) {
     pixel_avx2(s, packed, tap_rows, y);
+}
+
+void edgec_dw_i8_run(const edgec_dw_i8_shape *s, const uint8_t *packed, const int8_t *const *tap_rows,
+                     ptrdiff_t step, int32_t n, int8_t *y) {
+    run_avx2(s, packed, tap_rows, step, n, y);
 }
 #elif defined(__aarch64__)
 #include "requant_neon.h"
@@ -157,7 +223,21 @@ void edgec_dw_i8_pixel(const edgec_dw_i8_shape *s, const uint8_t *packed, const 
         }
     }
 }
-#else
+#endif
+
+#if !(defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)))
+void edgec_dw_i8_run(const edgec_dw_i8_shape *s, const uint8_t *packed, const int8_t *const *tap_rows,
+                     ptrdiff_t step, int32_t n, int8_t *y) {
+    const int8_t *taps[EDGEC_DW_MAX_TAPS];
+    int32_t p, t;
+    for (p = 0; p < n; ++p) {
+        for (t = 0; t < s->taps; ++t) taps[t] = tap_rows[t] + p * step;
+        edgec_dw_i8_pixel(s, packed, taps, y + (ptrdiff_t)p * s->c);
+    }
+}
+#endif
+
+#if !(defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))) && !defined(__aarch64__)
 int edgec_dw_i8_simd(void) { return 0; }
 
 void edgec_dw_i8_pixel(const edgec_dw_i8_shape *s, const uint8_t *packed, const int8_t *const *tap_rows,

@@ -15,6 +15,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#define EDGEC_DW_MAX_TAPS 64 /* KH * KW the SIMD path takes */
+
 typedef struct {
     int32_t c, c_pad, taps, taps_pad;
     int32_t x_zp, y_zp, q_min, q_max;
@@ -30,5 +32,9 @@ void edgec_dw_i8_pack(uint8_t *dst, const edgec_dw_i8_shape *s, const int8_t *w,
  * NULL when the tap is outside the image; writes c int8 values to y. */
 void edgec_dw_i8_pixel(const edgec_dw_i8_shape *s, const uint8_t *packed, const int8_t *const *tap_rows,
                        int8_t *y);
+/* n consecutive output pixels whose taps are all in the image: pixel p's tap t at
+ * tap_rows[t] + p * step; writes n * c int8 values to y. */
+void edgec_dw_i8_run(const edgec_dw_i8_shape *s, const uint8_t *packed, const int8_t *const *tap_rows,
+                     ptrdiff_t step, int32_t n, int8_t *y);
 
 #endif
