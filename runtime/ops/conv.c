@@ -2,7 +2,8 @@
  * [OC,KH,KW,IC/groups] and [1,KH,KW,C*M]). int8 tensors go to conv_int8.c after the shared
  * geometry checks here.
  *
- * Work unit (row): one output row (n, oy); rows = N * OH.
+ * Work unit (row): one output row (n, oy); rows = N * OH; on the SIMD 1x1 GEMM path
+ * (A_FAST == 1) a unit is GEMM_PIXELS pixels instead, so threads split small maps evenly.
  * Numerics: each output is a float sum over (ky, kx, ic) in that order starting from 0,
  * then + bias, then the act clamp. Out-of-image taps are skipped (they contribute 0): the
  * valid tap range is computed once per output pixel, so inner loops carry no bounds checks.
@@ -138,6 +139,7 @@ static void add_residual(const edgec_node *node, int32_t row_begin, int32_t row_
 }
 
 #define IM2COL_PIXELS 48 /* fp32 implicit-im2col chunk: a multiple of the GEMM's 6-row tile */
+#define GEMM_PIXELS 12   /* A_FAST == 1: a work unit ("row") is this many pixels (4- and 6-row tiles) */
 
 /* The GEMM's shape with the op's act clamp; the fast path adds the residual in the GEMM's
  * epilogue (s.res, set per call), so its clamp is the op's own. */
@@ -173,6 +175,8 @@ static void plan_f32_fast(edgec_node *node) {
     node->aux[A_FAST] = 0;
     if (!edgec_gemm_f32_simd() || p->groups != 1 || k > (1 << 20) || node->aux[A_KH] > EDGEC_IM2COL_MAX_KH) return;
     node->aux[A_FAST] = node->aux[A_GEMM] ? 1 : 2;
+    if (node->aux[A_FAST] == 1) /* work units of GEMM_PIXELS pixels: threads split small maps evenly */
+        node->rows = (int32_t)((node->aux[A_N] * node->aux[A_OH] * node->aux[A_OW] + GEMM_PIXELS - 1) / GEMM_PIXELS);
     node->packed_bytes = edgec_gemm_f32_packed_bytes((int32_t)node->aux[A_OC], (int32_t)k);
     node->pack = conv2d_f32_pack;
     node->scratch_bytes = node->aux[A_FAST] == 2 ? implicit_scratch(node) : 0;
@@ -196,10 +200,11 @@ static void conv2d_f32_fast(const edgec_node *node, int32_t row_begin, int32_t r
     const float **rows = (const float **)scratch;
     float *zero = (float *)(rows + IM2COL_PIXELS * KH), *col = zero + a[A_KW] * C;
     int32_t row;
-    if (a[A_FAST] == 1) { /* pixels of consecutive rows are consecutive: one GEMM */
-        set_residual(node, &s, (ptrdiff_t)row_begin * OW);
-        edgec_gemm_f32_run(&s, node->packed, (row_end - row_begin) * OW, x + (ptrdiff_t)row_begin * OW * C, C,
-                           y + (ptrdiff_t)row_begin * OW * OC, OC, 0, s.n);
+    if (a[A_FAST] == 1) { /* the units' pixels are consecutive in x and y: one GEMM */
+        const ptrdiff_t total = (ptrdiff_t)a[A_N] * a[A_OH] * OW, px0 = (ptrdiff_t)row_begin * GEMM_PIXELS;
+        const ptrdiff_t px1 = (ptrdiff_t)row_end * GEMM_PIXELS < total ? (ptrdiff_t)row_end * GEMM_PIXELS : total;
+        set_residual(node, &s, px0);
+        edgec_gemm_f32_run(&s, node->packed, (int32_t)(px1 - px0), x + px0 * C, C, y + px0 * OC, OC, 0, s.n);
         return;
     }
     memset(zero, 0, sizeof(float) * (size_t)(a[A_KW] * C));

@@ -128,6 +128,7 @@ static void conv2d_int8_reference(const edgec_node *node, int32_t row_begin, int
 /* ---- fast path: packed GEMM (gemm_int8.h), bit-identical to the loops above ---- */
 
 #define IM2COL_PIXELS 64 /* int8 im2col chunk: a multiple of the GEMM's 4-row tile */
+#define GEMM_PIXELS 8    /* A_FAST == 1: a work unit ("row") is this many pixels (4-row tiles) */
 
 static edgec_gemm_i8_shape gemm_shape(const edgec_node *node) {
     const edgec_conv2d_params *p = (const edgec_conv2d_params *)node->params;
@@ -157,6 +158,8 @@ void edgec_conv2d_int8_plan(edgec_node *node) {
     node->aux[A_FAST] = a[A_KH] == 1 && a[A_KW] == 1 && p->stride_h == 1 && p->stride_w == 1 &&
                         p->pad_top == 0 && p->pad_left == 0 && p->pad_bottom == 0 && p->pad_right == 0
                             ? 1 : 2;
+    if (node->aux[A_FAST] == 1) /* work units of GEMM_PIXELS pixels: threads split small maps evenly */
+        node->rows = (int32_t)((a[A_N] * a[A_OH] * a[A_OW] + GEMM_PIXELS - 1) / GEMM_PIXELS);
     node->packed_bytes = edgec_gemm_i8_packed_bytes((int32_t)a[A_OC], k);
     node->pack = conv2d_int8_pack;
     if (node->aux[A_FAST] == 2 && a[A_KH] > EDGEC_IM2COL_MAX_KH) node->aux[A_FAST] = 0;
@@ -181,9 +184,10 @@ void edgec_conv2d_int8_eval(const edgec_node *node, int32_t row_begin, int32_t r
         return;
     }
     s = gemm_shape(node);
-    if (a[A_FAST] == 1) { /* pixels of consecutive rows are consecutive: one GEMM */
-        edgec_gemm_i8_run(&s, node->packed, (row_end - row_begin) * OW, x + (int64_t)row_begin * OW * C, C,
-                          y + (int64_t)row_begin * OW * OC, OC, scratch);
+    if (a[A_FAST] == 1) { /* the units' pixels are consecutive in x and y: one GEMM */
+        const int64_t total = a[A_N] * a[A_OH] * OW, px0 = (int64_t)row_begin * GEMM_PIXELS;
+        const int64_t px1 = (int64_t)row_end * GEMM_PIXELS < total ? (int64_t)row_end * GEMM_PIXELS : total;
+        edgec_gemm_i8_run(&s, node->packed, (int32_t)(px1 - px0), x + px0 * C, C, y + px0 * OC, OC, scratch);
         return;
     }
     { /* implicit im2col: padding taps read the input zero point (they then add 0) */
