@@ -183,49 +183,68 @@ int edgec_dw_i8_simd(void) {
     return 1; /* NEON is part of armv8-a */
 }
 
-void edgec_dw_i8_pixel(const edgec_dw_i8_shape *s, const uint8_t *packed, const int8_t *const *tap_rows,
-                       int8_t *y) {
+/* Channel block c0 of one pixel, its taps at tap_rows[t] + off (NULL: outside, adds 0);
+ * FULL: a whole 16-channel block and every tap present (straight loads, no checks). */
+static inline __attribute__((always_inline)) void block_neon(const edgec_dw_i8_shape *s, const uint8_t *packed,
+                                                             const int8_t *const *tap_rows, ptrdiff_t off,
+                                                             int32_t c0, int8_t *y, const int FULL) {
     const int32_t *b2 = (const int32_t *)(packed + (size_t)s->c_pad / CB * (size_t)(s->taps_pad / 2) * 64);
     const int32_t *m2 = b2 + s->c_pad, *s2 = m2 + s->c_pad;
     const int16x8_t zp = vdupq_n_s16((int16_t)s->x_zp);
-    const int16_t *pw = (const int16_t *)packed;
-    int32_t c0, t, j;
-    for (c0 = 0; c0 < s->c; c0 += CB) {
-        int32x4_t acc[4];
-        int8x16_t q;
-        for (j = 0; j < 4; ++j) acc[j] = vdupq_n_s32(0);
-        for (t = 0; t < s->taps; ++t, pw += CB) {
-            const int16x8_t w0 = vld1q_s16(pw), w1 = vld1q_s16(pw + 8);
-            int16x8_t xl, xh;
-            int8x16_t x;
-            if (!tap_rows[t]) continue; /* outside the image: adds 0 */
-            if (c0 + CB <= s->c) {
-                x = vld1q_s8(tap_rows[t] + c0);
-            } else {
-                int8_t buf[CB] = {0};
-                memcpy(buf, tap_rows[t] + c0, (size_t)(s->c - c0));
-                x = vld1q_s8(buf);
-            }
-            xl = vsubq_s16(vmovl_s8(vget_low_s8(x)), zp);
-            xh = vsubq_s16(vmovl_high_s8(x), zp);
-            acc[0] = vmlal_s16(acc[0], vget_low_s16(xl), vget_low_s16(w0));
-            acc[1] = vmlal_high_s16(acc[1], xl, w0);
-            acc[2] = vmlal_s16(acc[2], vget_low_s16(xh), vget_low_s16(w1));
-            acc[3] = vmlal_high_s16(acc[3], xh, w1);
-        }
-        q = edgec_requant16_neon(acc, b2 + c0, m2 + c0, s2 + c0, s->y_zp, s->q_min, s->q_max);
-        if (c0 + CB <= s->c) {
-            vst1q_s8(y + c0, q);
+    const int16_t *pw = (const int16_t *)packed + (ptrdiff_t)(c0 / CB) * s->taps * CB;
+    int32x4_t acc[4];
+    int8x16_t q;
+    int32_t t, j;
+    for (j = 0; j < 4; ++j) acc[j] = vdupq_n_s32(0);
+    for (t = 0; t < s->taps; ++t, pw += CB) {
+        const int16x8_t w0 = vld1q_s16(pw), w1 = vld1q_s16(pw + 8);
+        int16x8_t xl, xh;
+        int8x16_t x;
+        if (FULL) {
+            x = vld1q_s8(tap_rows[t] + off);
         } else {
-            int8_t tail[CB];
-            vst1q_s8(tail, q);
-            memcpy(y + c0, tail, (size_t)(s->c - c0));
+            int8_t buf[CB] = {0};
+            if (!tap_rows[t]) continue; /* outside the image: adds 0 */
+            memcpy(buf, tap_rows[t] + off, (size_t)(s->c - c0 < CB ? s->c - c0 : CB));
+            x = vld1q_s8(buf);
         }
+        xl = vsubq_s16(vmovl_s8(vget_low_s8(x)), zp);
+        xh = vsubq_s16(vmovl_high_s8(x), zp);
+        acc[0] = vmlal_s16(acc[0], vget_low_s16(xl), vget_low_s16(w0));
+        acc[1] = vmlal_high_s16(acc[1], xl, w0);
+        acc[2] = vmlal_s16(acc[2], vget_low_s16(xh), vget_low_s16(w1));
+        acc[3] = vmlal_high_s16(acc[3], xh, w1);
     }
+    q = edgec_requant16_neon(acc, b2 + c0, m2 + c0, s2 + c0, s->y_zp, s->q_min, s->q_max);
+    if (c0 + CB <= s->c) {
+        vst1q_s8(y + c0, q);
+    } else {
+        int8_t tail[CB];
+        vst1q_s8(tail, q);
+        memcpy(y + c0, tail, (size_t)(s->c - c0));
+    }
+}
+
+void edgec_dw_i8_pixel(const edgec_dw_i8_shape *s, const uint8_t *packed, const int8_t *const *tap_rows,
+                       int8_t *y) {
+    int32_t c0;
+    for (c0 = 0; c0 < s->c; c0 += CB) block_neon(s, packed, tap_rows, c0, c0, y, 0);
+}
+
+/* As run_avx2: full channel blocks outermost over the run's pixels, the last partial
+ * block per pixel. */
+void edgec_dw_i8_run(const edgec_dw_i8_shape *s, const uint8_t *packed, const int8_t *const *tap_rows,
+                     ptrdiff_t step, int32_t n, int8_t *y) {
+    const int32_t full = s->c / CB * CB;
+    int32_t c0, p;
+    for (c0 = 0; c0 < full; c0 += CB)
+        for (p = 0; p < n; ++p) block_neon(s, packed, tap_rows, p * step + c0, c0, y + (ptrdiff_t)p * s->c, 1);
+    if (full < s->c)
+        for (p = 0; p < n; ++p) block_neon(s, packed, tap_rows, p * step + full, full, y + (ptrdiff_t)p * s->c, 0);
 }
 #endif
 
-#if !(defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)))
+#if !(defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))) && !defined(__aarch64__)
 void edgec_dw_i8_run(const edgec_dw_i8_shape *s, const uint8_t *packed, const int8_t *const *tap_rows,
                      ptrdiff_t step, int32_t n, int8_t *y) {
     const int8_t *taps[EDGEC_DW_MAX_TAPS];
