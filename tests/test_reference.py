@@ -490,3 +490,28 @@ def test_fuse_activations_leaves_clamps_it_cannot_merge(case):
     g = clamp_chain(**case)
     assert fuse_activations(g) == 0
     assert sum(n.op == "CLAMP" for n in g.nodes) == 1
+
+
+def test_fuse_activations_through_depth_to_space():
+    """conv -> DEPTH_TO_SPACE -> CLAMP (a DB head's ConvTranspose + Relu): the clamp moves
+    onto the conv, results unchanged; a second user of the conv output keeps it apart."""
+    for extra in (False, True):
+        g = Graph(name="d2s")
+        g.add_tensor("x", (1, 3, 5, 2))
+        g.add_constant("w", randn(8, 1, 1, 2))
+        g.add_tensor("c", (1, 3, 5, 8))
+        g.add_node("CONV2D", ["x", "w", ""], ["c"], {}, name="conv")
+        g.add_tensor("d", (1, 6, 10, 2))
+        g.add_node("DEPTH_TO_SPACE", ["c"], ["d"], {"block_size": 2, "mode": 0}, name="d2s")
+        g.add_tensor("y", (1, 6, 10, 2))
+        g.add_node("CLAMP", ["d"], ["y"], {"min": 0.0, "max": 6.0}, name="relu6")
+        g.inputs, g.outputs = ["x"], ["y"]
+        if extra:
+            g.add_tensor("other", (1, 3, 5, 8))
+            g.add_node("UNARY", ["c"], ["other"], {"kind": fmt.UNARY_KINDS["neg"]}, name="other")
+            g.outputs.append("other")
+        x = randn(1, 3, 5, 2) * F32(5)
+        want = reference.run_graph(g, {"x": x})["y"]
+        assert fuse_activations(g) == (0 if extra else 1)
+        assert sum(n.op == "CLAMP" for n in g.nodes) == (1 if extra else 0)
+        np.testing.assert_array_equal(reference.run_graph(g, {"x": x})["y"], want)

@@ -2,7 +2,10 @@
 applies a clamp itself: conv, depthwise, fully connected, element-wise binary (OPS.md:
 every binary op ends with the act clamp), pooling. Each activation is then written once
 instead of twice. Only float clamps fuse: an int8 clamp is a requantization (q_min/q_max
-are set by the int8 lowering)."""
+are set by the int8 lowering).
+A clamp after a DEPTH_TO_SPACE moves onto the op before it (a clamp commutes with a
+permutation of values): DB heads write ConvTranspose -> Relu, lowered to conv ->
+DEPTH_TO_SPACE -> CLAMP."""
 from __future__ import annotations
 
 import numpy as np
@@ -23,6 +26,10 @@ def fuse_activations(graph) -> int:
         src = node.inputs[0]
         prod = producers.get(src)
         out = graph.tensors[node.outputs[0]]
+        if (prod is not None and prod.op == "DEPTH_TO_SPACE" and len(users.get(src, [])) == 1
+                and src not in outputs and _through_depth_to_space(graph, node, prod, producers, users, outputs)):
+            fused += 1
+            continue
         if (prod is None or prod.op not in FUSABLE or len(users.get(src, [])) != 1 or src in outputs
                 or graph.tensors[src].dtype != np.float32 or out.dtype != np.float32
                 or out.shape != graph.tensors[src].shape):
@@ -38,3 +45,23 @@ def fuse_activations(graph) -> int:
         producers[node.outputs[0]] = prod
         fused += 1
     return fused
+
+
+def _through_depth_to_space(graph, clamp, d2s, producers, users, outputs) -> bool:
+    """CLAMP(DEPTH_TO_SPACE(p(x))) -> DEPTH_TO_SPACE(p'(x)), p' = p with the clamp fused."""
+    inner = d2s.inputs[0]
+    prod = producers.get(inner)
+    out = graph.tensors[clamp.outputs[0]]
+    if (prod is None or prod.op not in FUSABLE or len(users.get(inner, [])) != 1 or inner in outputs
+            or graph.tensors[inner].dtype != np.float32 or out.dtype != np.float32
+            or out.shape != graph.tensors[d2s.outputs[0]].shape):
+        return False
+    lo = max(float(prod.params["act_min"]), float(clamp.params["min"]))
+    hi = min(float(prod.params["act_max"]), float(clamp.params["max"]))
+    if lo > hi:
+        return False
+    prod.params["act_min"], prod.params["act_max"] = lo, hi
+    d2s.outputs = [clamp.outputs[0]]  # the permutation now writes the clamp's output
+    graph.nodes.remove(clamp)
+    producers[clamp.outputs[0]] = d2s
+    return True
