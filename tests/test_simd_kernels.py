@@ -179,3 +179,22 @@ def test_depthwise_f32_interiors(k, stride, c):
     got = edgec.Interpreter(data).run(feeds)["y"]
     want = reference_kernels(data, feeds)["y"]
     assert np.abs(got - want).max() <= 1e-5 * max(float(np.abs(want).max()), 1e-6)
+
+
+@pytest.mark.parametrize("c", [4, 8, 12, 16, 20, 24, 30, 33, 48])
+@pytest.mark.parametrize("k,stride", [(3, 1), (3, 2), (5, 1)])
+def test_depthwise_int8_runs(c, k, stride):
+    """int8 depthwise on rows wide enough for runs of interior pixels (edgec_dw_i8_run):
+    full 16-channel blocks, partial blocks of whole int32 lanes (masked loads) and others
+    (copies), all bit-exact with the reference loops and reference.py."""
+    rng = np.random.default_rng(c * 10 + k + stride)
+    h, w, pad = 6, 41, k // 2
+    oh, ow = conv_out(h, k, stride, 1, pad, pad), conv_out(w, k, stride, 1, pad, pad)
+    p = {"stride_h": stride, "stride_w": stride, "dilation_h": 1, "dilation_w": 1, "pad_top": pad,
+         "pad_left": pad, "pad_bottom": pad, "pad_right": pad, "act_min": -np.inf, "act_max": np.inf,
+         "depth_multiplier": 1}
+    wt, scales = weights(rng, (1, k, k, c), c)
+    bias = rng.integers(-20000, 20000, c).astype(np.int32)
+    g, feeds = int8_graph("DEPTHWISE_CONV2D", [(1, h, w, c)], [(0.05, 3)], (1, oh, ow, c), (0.08, -5), p,
+                          [("w", wt, scales), ("b", bias, None)], c)
+    check_paths(g, feeds)

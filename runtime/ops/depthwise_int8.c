@@ -54,11 +54,16 @@ void edgec_dw_i8_pack(uint8_t *dst, const edgec_dw_i8_shape *s, const int8_t *w,
 #include "requant_avx2.h"
 
 /* 16 channels of one tap row as int16 (x - x_zp); zeros for an outside tap; a partial
- * channel block is copied first so no load crosses the tensor's end. */
+ * channel block is read by a masked load (whole int32 lanes) or copied first, so no load
+ * crosses the tensor's end. */
 static inline EDGEC_AVX2 __m256i tap16(const int8_t *row, int32_t c0, int32_t c, __m256i zp) {
     int8_t buf[16];
     if (!row) return _mm256_setzero_si256();
     if (c0 + 16 <= c) return _mm256_sub_epi16(_mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(row + c0))), zp);
+    if (((c - c0) & 3) == 0) { /* whole int32 lanes: a masked load reads only the block's channels */
+        const __m128i mask = _mm_cmpgt_epi32(_mm_set1_epi32((c - c0) >> 2), _mm_setr_epi32(0, 1, 2, 3));
+        return _mm256_sub_epi16(_mm256_cvtepi8_epi16(_mm_maskload_epi32((const int *)(row + c0), mask)), zp);
+    }
     memset(buf, 0, sizeof(buf));
     memcpy(buf, row + c0, (size_t)(c - c0));
     return _mm256_sub_epi16(_mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)buf)), zp);
@@ -122,33 +127,46 @@ static EDGEC_AVX2 void pixel_avx2(const edgec_dw_i8_shape *s, const uint8_t *pac
  * across the pixels; a partial last block per pixel. */
 static EDGEC_AVX2 void run_avx2(const edgec_dw_i8_shape *s, const uint8_t *packed, const int8_t *const *tap_rows,
                                 ptrdiff_t step, int32_t n, int8_t *y) {
-    const int32_t pairs = s->taps_pad / 2, full = s->c / CB * CB;
+    const int32_t pairs = s->taps_pad / 2, full = s->c / CB * CB, rem = s->c - full;
     const int32_t *b2 = (const int32_t *)(packed + (size_t)s->c_pad / CB * (size_t)pairs * 64);
     const int32_t *m2 = b2 + s->c_pad;
     const __m256i zp = _mm256_set1_epi16((int16_t)s->x_zp), zero = _mm256_setzero_si256();
+    /* a partial last block of whole int32 lanes runs here too, by masked loads */
+    const int32_t end = rem && (rem & 3) == 0 ? s->c : full;
+    const __m128i mask = _mm_cmpgt_epi32(_mm_set1_epi32(rem >> 2), _mm_setr_epi32(0, 1, 2, 3));
     const int8_t *taps[EDGEC_DW_MAX_TAPS + 1];
     int32_t c0, t, p;
-    for (c0 = 0; c0 < full; c0 += CB) {
+#define LOAD_TAP(ptr) (c0 < full ? _mm_loadu_si128((const __m128i *)(ptr)) : _mm_maskload_epi32((const int *)(ptr), mask))
+    for (c0 = 0; c0 < end; c0 += CB) {
         const __m256i *pw0 = (const __m256i *)packed + (ptrdiff_t)(c0 / CB) * pairs * 2;
         for (p = 0; p < n; ++p) {
             const __m256i *pw = pw0;
             const ptrdiff_t off = p * step + c0;
+            int8_t *dst = y + (ptrdiff_t)p * s->c + c0;
             __m256i lo = zero, hi = zero;
+            __m128i q;
             for (t = 0; t < s->taps_pad; t += 2, pw += 2) {
-                const __m256i a = _mm256_sub_epi16(_mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(tap_rows[t] + off))), zp);
-                const __m256i b = t + 1 < s->taps
-                                      ? _mm256_sub_epi16(_mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(tap_rows[t + 1] + off))), zp)
-                                      : zero;
+                const __m256i a = _mm256_sub_epi16(_mm256_cvtepi8_epi16(LOAD_TAP(tap_rows[t] + off)), zp);
+                const __m256i b = t + 1 < s->taps ? _mm256_sub_epi16(_mm256_cvtepi8_epi16(LOAD_TAP(tap_rows[t + 1] + off)), zp)
+                                                  : zero;
                 lo = _mm256_add_epi32(lo, _mm256_madd_epi16(_mm256_unpacklo_epi16(a, b), _mm256_load_si256(pw)));
                 hi = _mm256_add_epi32(hi, _mm256_madd_epi16(_mm256_unpackhi_epi16(a, b), _mm256_load_si256(pw + 1)));
             }
-            _mm_storeu_si128((__m128i *)(y + (ptrdiff_t)p * s->c + c0),
-                             edgec_requant16_pre_avx2(_mm256_permute2x128_si256(lo, hi, 0x20),
-                                                      _mm256_permute2x128_si256(lo, hi, 0x31), b2 + c0, m2 + c0,
-                                                      s->c_pad, s->y_zp, s->q_min, s->q_max));
+            q = edgec_requant16_pre_avx2(_mm256_permute2x128_si256(lo, hi, 0x20), _mm256_permute2x128_si256(lo, hi, 0x31),
+                                         b2 + c0, m2 + c0, s->c_pad, s->y_zp, s->q_min, s->q_max);
+            if (c0 < full) {
+                _mm_storeu_si128((__m128i *)dst, q);
+            } else { /* 4, 8 or 12 bytes */
+                if (rem & 8) _mm_storel_epi64((__m128i *)dst, q), q = _mm_srli_si128(q, 8), dst += 8;
+                if (rem & 4) {
+                    const int32_t v = _mm_cvtsi128_si32(q);
+                    memcpy(dst, &v, 4);
+                }
+            }
         }
     }
-    if (full < s->c)
+#undef LOAD_TAP
+    if (end < s->c)
         for (p = 0; p < n; ++p) {
             for (t = 0; t < s->taps; ++t) taps[t] = tap_rows[t] + p * step;
             pixel_blocks(s, packed, taps, y + (ptrdiff_t)p * s->c, full, 1);
