@@ -11,12 +11,25 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "edgec/kernel.h"
 
 #define EDGEC_CHUNK 4096 /* elements per row (unit of work) of element-wise ops */
 
 /* min(max(v, lo), hi) evaluated as numpy does, so a NaN v stays NaN */
+/* EDGEC_KERNELS=reference: interpreters created now keep the reference kernels (tests
+ * compare both paths; on non-Unix hosts the variable is not read). */
+static inline int edgec_ops_forced_reference(void) {
+#if defined(__unix__)
+    const char *force = getenv("EDGEC_KERNELS");
+    return force && strcmp(force, "reference") == 0;
+#else
+    return 0;
+#endif
+}
+
 static inline float edgec_clampf(float v, float lo, float hi) {
     v = v < lo ? lo : v;
     return v > hi ? hi : v;

@@ -2,18 +2,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common.h"
 #include "lookup_simd.h"
-
-#if defined(__x86_64__) || defined(__aarch64__)
-static int forced_reference(void) {
-#if defined(__unix__)
-    const char *force = getenv("EDGEC_KERNELS");
-    return force && strcmp(force, "reference") == 0;
-#else
-    return 0;
-#endif
-}
-#endif
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <immintrin.h>
@@ -21,7 +11,7 @@ static int forced_reference(void) {
 
 int edgec_lookup_simd(void) {
     __builtin_cpu_init();
-    return !forced_reference() && __builtin_cpu_supports("avx2");
+    return !edgec_ops_forced_reference() && __builtin_cpu_supports("avx2");
 }
 
 void edgec_lookup_pack(uint8_t *dst, const uint8_t *table) {
@@ -62,7 +52,7 @@ void EDGEC_AVX2 edgec_lookup_run(const uint8_t *packed, const uint8_t *x, uint8_
 #elif defined(__aarch64__)
 #include <arm_neon.h>
 
-int edgec_lookup_simd(void) { return !forced_reference(); /* NEON is part of armv8-a */ }
+int edgec_lookup_simd(void) { return !edgec_ops_forced_reference(); /* NEON is part of armv8-a */ }
 
 void edgec_lookup_pack(uint8_t *dst, const uint8_t *table) { memcpy(dst, table, 256); }
 

@@ -6,15 +6,6 @@
 #include "common.h"
 #include "maxpool_f32.h"
 
-static int forced_reference(void) {
-#if defined(__unix__)
-    const char *force = getenv("EDGEC_KERNELS");
-    return force && strcmp(force, "reference") == 0;
-#else
-    return 0;
-#endif
-}
-
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <immintrin.h>
 
@@ -23,7 +14,7 @@ static int forced_reference(void) {
 
 int edgec_maxpool_f32_simd(void) {
     __builtin_cpu_init();
-    return !forced_reference() && __builtin_cpu_supports("avx2");
+    return !edgec_ops_forced_reference() && __builtin_cpu_supports("avx2");
 }
 
 /* a wins where a > m or a is NaN (edgec_maxf(a, m)) */
@@ -66,7 +57,7 @@ AVX2 void edgec_maxpool_f32_pixel(const float *xn, int32_t W, int32_t C, int32_t
 #elif defined(__aarch64__)
 #include <arm_neon.h>
 
-int edgec_maxpool_f32_simd(void) { return !forced_reference(); /* NEON is part of armv8-a */ }
+int edgec_maxpool_f32_simd(void) { return !edgec_ops_forced_reference(); /* NEON is part of armv8-a */ }
 
 static inline float32x4_t max_keep_nan(float32x4_t a, float32x4_t m) {
     const uint32x4_t take = vorrq_u32(vcgtq_f32(a, m), vmvnq_u32(vceqq_f32(a, a)));
