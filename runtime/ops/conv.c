@@ -197,8 +197,8 @@ static void conv2d_f32_fast(const edgec_node *node, int32_t row_begin, int32_t r
     edgec_gemm_f32_shape s = f32_shape(node);
     const float *x = (const float *)node->inputs[0]->data;
     float *y = (float *)node->outputs[0]->data;
-    const float **rows = (const float **)scratch;
-    float *zero = (float *)(rows + IM2COL_PIXELS * KH), *col = zero + a[A_KW] * C;
+    const float **rows;
+    float *zero, *col;
     int32_t row;
     if (a[A_FAST] == 1) { /* the units' pixels are consecutive in x and y: one GEMM */
         const ptrdiff_t total = (ptrdiff_t)a[A_N] * a[A_OH] * OW, px0 = (ptrdiff_t)row_begin * GEMM_PIXELS;
@@ -207,6 +207,9 @@ static void conv2d_f32_fast(const edgec_node *node, int32_t row_begin, int32_t r
         edgec_gemm_f32_run(&s, node->packed, (int32_t)(px1 - px0), x + px0 * C, C, y + px0 * OC, OC, 0, s.n);
         return;
     }
+    rows = (const float **)scratch; /* layout: implicit_scratch() */
+    zero = (float *)(rows + IM2COL_PIXELS * KH);
+    col = zero + a[A_KW] * C;
     memset(zero, 0, sizeof(float) * (size_t)(a[A_KW] * C));
     for (row = row_begin; row < row_end; ++row) {
         int32_t ox, ox_end;

@@ -53,11 +53,11 @@ void edgec_im2col_pointers(const edgec_node *node, int32_t row, int32_t ox_begin
     const int32_t n = row / OH, oy = row % OH;
     const size_t pixel = (size_t)C * elem, field = (size_t)KH * KW * pixel;
     const uint8_t *x = node->inputs[0]->data + (size_t)n * H * W * pixel;
-    const uint8_t *base[EDGEC_IM2COL_MAX_KH]; /* kernel row ky of output column 0, or NULL */
+    const uint8_t *base[EDGEC_IM2COL_MAX_KH]; /* input row of kernel row ky, or NULL off the image */
     int32_t ox, ky, copies = 0;
     for (ky = 0; ky < KH; ++ky) {
         const int32_t iy = oy * p->stride_h - p->pad_top + ky * p->dilation_h;
-        base[ky] = iy < 0 || iy >= H ? 0 : x + ((ptrdiff_t)iy * W - p->pad_left) * (ptrdiff_t)pixel;
+        base[ky] = iy < 0 || iy >= H ? 0 : x + (size_t)iy * W * pixel;
     }
     for (ox = ox_begin; ox < ox_end; ++ox, rows += KH) {
         const int32_t ix0 = ox * p->stride_w - p->pad_left;
@@ -68,7 +68,7 @@ void edgec_im2col_pointers(const edgec_node *node, int32_t row, int32_t ox_begin
             continue;
         }
         for (ky = 0; ky < KH; ++ky)
-            rows[ky] = base[ky] ? base[ky] + (ptrdiff_t)ox * p->stride_w * (ptrdiff_t)pixel : fill_row;
+            rows[ky] = base[ky] ? base[ky] + (size_t)ix0 * pixel : fill_row; /* ix0 >= 0 here */
     }
 }
 
