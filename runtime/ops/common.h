@@ -115,7 +115,11 @@ static inline edgec_status edgec_ops_check_act(float lo, float hi, edgec_error *
 }
 
 static inline edgec_status edgec_ops_set_rows(edgec_node *node, int64_t rows, edgec_error *err) {
-    if (rows < 1 || rows > INT32_MAX)
+    if (rows < 1)
+        return edgec_fail(err, EDGEC_ERR_UNSUPPORTED,
+                          "the output has no elements: empty tensors are not supported (give the model "
+                          "non-zero input dims)");
+    if (rows > INT32_MAX)
         return edgec_fail(err, EDGEC_ERR_UNSUPPORTED, "%lld units of work do not fit int32 rows",
                           (long long)rows);
     node->rows = (int32_t)rows;
