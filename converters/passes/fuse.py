@@ -24,44 +24,28 @@ def fuse_activations(graph) -> int:
         if node.op != "CLAMP":
             continue
         src = node.inputs[0]
+        writer = producers.get(src)  # the op that will write the clamp's output
+        if writer is not None and writer.op == "DEPTH_TO_SPACE" and _sole_float_use(graph, src, users, outputs):
+            src = writer.inputs[0]  # the permutation's input: the clamp goes before it
         prod = producers.get(src)
-        out = graph.tensors[node.outputs[0]]
-        if (prod is not None and prod.op == "DEPTH_TO_SPACE" and len(users.get(src, [])) == 1
-                and src not in outputs and _through_depth_to_space(graph, node, prod, producers, users, outputs)):
-            fused += 1
-            continue
-        if (prod is None or prod.op not in FUSABLE or len(users.get(src, [])) != 1 or src in outputs
-                or graph.tensors[src].dtype != np.float32 or out.dtype != np.float32
-                or out.shape != graph.tensors[src].shape):
+        if (prod is None or prod.op not in FUSABLE or not _sole_float_use(graph, src, users, outputs)
+                or graph.tensors[node.outputs[0]].dtype != np.float32
+                or graph.tensors[node.outputs[0]].shape != graph.tensors[writer.outputs[0]].shape):
             continue
         lo = max(float(prod.params["act_min"]), float(node.params["min"]))
         hi = min(float(prod.params["act_max"]), float(node.params["max"]))
         if lo > hi:  # disjoint ranges: the composition is a constant, not one clamp
             continue
         prod.params["act_min"], prod.params["act_max"] = lo, hi
-        # the producer now writes the clamp's output directly
-        prod.outputs = [node.outputs[0]]
+        # the producer (or the permutation after it) now writes the clamp's output directly
+        writer.outputs = [node.outputs[0]]
         graph.nodes.remove(node)
-        producers[node.outputs[0]] = prod
+        producers[node.outputs[0]] = writer
         fused += 1
     return fused
 
 
-def _through_depth_to_space(graph, clamp, d2s, producers, users, outputs) -> bool:
-    """CLAMP(DEPTH_TO_SPACE(p(x))) -> DEPTH_TO_SPACE(p'(x)), p' = p with the clamp fused."""
-    inner = d2s.inputs[0]
-    prod = producers.get(inner)
-    out = graph.tensors[clamp.outputs[0]]
-    if (prod is None or prod.op not in FUSABLE or len(users.get(inner, [])) != 1 or inner in outputs
-            or graph.tensors[inner].dtype != np.float32 or out.dtype != np.float32
-            or out.shape != graph.tensors[d2s.outputs[0]].shape):
-        return False
-    lo = max(float(prod.params["act_min"]), float(clamp.params["min"]))
-    hi = min(float(prod.params["act_max"]), float(clamp.params["max"]))
-    if lo > hi:
-        return False
-    prod.params["act_min"], prod.params["act_max"] = lo, hi
-    d2s.outputs = [clamp.outputs[0]]  # the permutation now writes the clamp's output
-    graph.nodes.remove(clamp)
-    producers[clamp.outputs[0]] = d2s
-    return True
+def _sole_float_use(graph, name: str, users, outputs) -> bool:
+    """A float32 tensor read by one op only and not a graph output: its producer may change
+    what it writes."""
+    return len(users.get(name, [])) == 1 and name not in outputs and graph.tensors[name].dtype == np.float32
