@@ -48,17 +48,15 @@ int edgec_dw_f32_simd(void) {
     return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 }
 
-static FMA_AVX2 __m256i lane_mask(int32_t n) { return edgec_lane_mask(n); }
-
-/* + bias, clamp, store 8 channels at y[c] (lanes under mask unless FULL). Plain loads and
- * stores for full blocks: masked stores are microcoded and slow on AMD Zen. */
+/* + bias, clamp, store 8 channels at y[c], or (unless FULL) the n < 8 lanes under mask.
+ * Plain loads and stores for full blocks: masked stores are microcoded and slow on AMD Zen. */
 static inline __attribute__((always_inline)) FMA_AVX2 void finish(__m256 acc, const float *bias, int32_t c,
-                                                                  __m256i mask, __m256 lo, __m256 hi, float *y,
-                                                                  const int FULL) {
+                                                                  __m256i mask, int32_t n, __m256 lo, __m256 hi,
+                                                                  float *y, const int FULL) {
     if (bias) acc = _mm256_add_ps(acc, FULL ? _mm256_loadu_ps(bias + c) : _mm256_maskload_ps(bias + c, mask));
     acc = _mm256_min_ps(hi, _mm256_max_ps(lo, acc)); /* NaN kept, as the reference clamp */
     if (FULL) _mm256_storeu_ps(y + c, acc);
-    else edgec_store_ps_n(y + c, acc, __builtin_popcount((unsigned)_mm256_movemask_ps(_mm256_castsi256_ps(mask))));
+    else edgec_store_ps_n(y + c, acc, n);
 }
 
 /* P pixels (1 or 4) starting at ox, kernel columns [kx0, kx1) valid for all of them;
@@ -70,7 +68,7 @@ static inline FMA_AVX2 void pixels_block(const edgec_dw_f32_row *r, int32_t ox, 
     const ptrdiff_t step = (ptrdiff_t)r->stride_w * r->C;
     int32_t ky, kx;
     {
-        const __m256i mask = lane_mask(r->C - c);
+        const __m256i mask = edgec_lane_mask(r->C - c);
         __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
         for (ky = r->ky0; ky < r->ky1; ++ky) {
             const float *xrow = r->x + (ptrdiff_t)(r->iy0 + ky * r->dilation_h) * r->W * r->C + c;
@@ -86,11 +84,11 @@ static inline FMA_AVX2 void pixels_block(const edgec_dw_f32_row *r, int32_t ox, 
                 }
             }
         }
-        finish(a0, r->bias, c, mask, lo, hi, y, FULL);
+        finish(a0, r->bias, c, mask, r->C - c, lo, hi, y, FULL);
         if (P == 4) {
-            finish(a1, r->bias, c, mask, lo, hi, y + r->C, FULL);
-            finish(a2, r->bias, c, mask, lo, hi, y + 2 * r->C, FULL);
-            finish(a3, r->bias, c, mask, lo, hi, y + 3 * r->C, FULL);
+            finish(a1, r->bias, c, mask, r->C - c, lo, hi, y + r->C, FULL);
+            finish(a2, r->bias, c, mask, r->C - c, lo, hi, y + 2 * r->C, FULL);
+            finish(a3, r->bias, c, mask, r->C - c, lo, hi, y + 3 * r->C, FULL);
         }
     }
 }
@@ -101,7 +99,7 @@ static inline FMA_AVX2 void pixels_block(const edgec_dw_f32_row *r, int32_t ox, 
  * ((4-1)*SW + KW loads instead of 4*KW). Per pixel the taps still go in (ky, kx) order. */
 static inline __attribute__((always_inline)) FMA_AVX2 void interior_block(const edgec_dw_f32_row *r, int32_t ox, float *y, int32_t c,
                                            const int KW, const int SW, const int FULL) {
-    const __m256i mask = lane_mask(r->C - c);
+    const __m256i mask = edgec_lane_mask(r->C - c);
     const __m256 lo = _mm256_set1_ps(r->lo), hi = _mm256_set1_ps(r->hi);
     const ptrdiff_t C = r->C;
     __m256 acc[DW_P], w[7];
@@ -122,7 +120,7 @@ static inline __attribute__((always_inline)) FMA_AVX2 void interior_block(const 
             }
         }
     }
-    for (p = 0; p < DW_P; ++p) finish(acc[p], r->bias, c, mask, lo, hi, y + p * C, FULL);
+    for (p = 0; p < DW_P; ++p) finish(acc[p], r->bias, c, mask, r->C - c, lo, hi, y + p * C, FULL);
 }
 
 static inline __attribute__((always_inline)) FMA_AVX2 void interior(const edgec_dw_f32_row *r, int32_t ox, float *y, const int KW, const int SW) {
