@@ -69,108 +69,88 @@ static inline EDGEC_AVX2 __m256i tap16(const int8_t *row, int32_t c0, int32_t c,
     return _mm256_sub_epi16(_mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)buf)), zp);
 }
 
-/* The channel blocks of one pixel. ALL: every tap row is present (an interior pixel: no
- * NULL checks); full 16-channel blocks load straight, the last partial one through tap16. */
-static inline __attribute__((always_inline)) EDGEC_AVX2 void pixel_blocks(const edgec_dw_i8_shape *s,
-                                                                          const uint8_t *packed,
-                                                                          const int8_t *const *tap_rows,
-                                                                          int8_t *y, int32_t c_begin, const int ALL) {
+/* How block16 reads a tap's 16 channels: straight (a full block, tap present), masked
+ * (a partial block of whole int32 lanes, tap present), or through tap16 (anything). */
+enum { LOAD_FULL, LOAD_MASKED, LOAD_ANY };
+
+/* Channel block c0 of one pixel whose tap t starts at tap_rows[t] + off - c0: the int32
+ * sums through pmaddwd on tap pairs, requantized to 16 int8 in channel order. */
+static inline __attribute__((always_inline)) EDGEC_AVX2 __m128i block16(const edgec_dw_i8_shape *s,
+                                                                        const uint8_t *packed,
+                                                                        const int8_t *const *tap_rows,
+                                                                        ptrdiff_t off, int32_t c0, __m128i mask,
+                                                                        const int LOAD) {
     const int32_t pairs = s->taps_pad / 2;
     const int32_t *b2 = (const int32_t *)(packed + (size_t)s->c_pad / CB * (size_t)pairs * 64);
-    const int32_t *m2 = b2 + s->c_pad;
     const __m256i zp = _mm256_set1_epi16((int16_t)s->x_zp), zero = _mm256_setzero_si256();
-    const __m256i *pw = (const __m256i *)packed + (ptrdiff_t)(c_begin / CB) * pairs * 2;
-    int32_t c0, t;
-    for (c0 = c_begin; c0 < s->c; c0 += CB) {
-        __m256i lo = zero, hi = zero, v0, v1;
-        __m128i q;
-        if (ALL && c0 + CB <= s->c) {
-            for (t = 0; t < s->taps_pad; t += 2, pw += 2) {
-                const __m256i a = _mm256_sub_epi16(_mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(tap_rows[t] + c0))), zp);
-                const __m256i b = t + 1 < s->taps
-                                      ? _mm256_sub_epi16(_mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(tap_rows[t + 1] + c0))), zp)
-                                      : zero;
-                lo = _mm256_add_epi32(lo, _mm256_madd_epi16(_mm256_unpacklo_epi16(a, b), _mm256_load_si256(pw)));
-                hi = _mm256_add_epi32(hi, _mm256_madd_epi16(_mm256_unpackhi_epi16(a, b), _mm256_load_si256(pw + 1)));
-            }
-        } else {
-            for (t = 0; t < s->taps_pad; t += 2, pw += 2) {
-                const __m256i a = tap16(tap_rows[t], c0, s->c, zp);
-                const __m256i b = t + 1 < s->taps ? tap16(tap_rows[t + 1], c0, s->c, zp) : zero;
-                lo = _mm256_add_epi32(lo, _mm256_madd_epi16(_mm256_unpacklo_epi16(a, b), _mm256_load_si256(pw)));
-                hi = _mm256_add_epi32(hi, _mm256_madd_epi16(_mm256_unpackhi_epi16(a, b), _mm256_load_si256(pw + 1)));
-            }
-        }
-        v0 = _mm256_permute2x128_si256(lo, hi, 0x20); /* channels 0-7 */
-        v1 = _mm256_permute2x128_si256(lo, hi, 0x31); /* channels 8-15 */
-        q = edgec_requant16_pre_avx2(v0, v1, b2 + c0, m2 + c0, s->c_pad, s->y_zp, s->q_min, s->q_max);
-        if (c0 + CB <= s->c) {
-            _mm_storeu_si128((__m128i *)(y + c0), q);
-        } else {
-            int8_t tail[16];
-            _mm_storeu_si128((__m128i *)tail, q);
-            memcpy(y + c0, tail, (size_t)(s->c - c0));
-        }
+    const __m256i *pw = (const __m256i *)packed + (ptrdiff_t)(c0 / CB) * pairs * 2;
+    __m256i lo = zero, hi = zero;
+    int32_t t;
+#define TAP(row)                                                                                                \
+    (LOAD == LOAD_ANY ? tap16((row) ? (row) + off - c0 : 0, c0, s->c, zp)                                       \
+                      : _mm256_sub_epi16(_mm256_cvtepi8_epi16(LOAD == LOAD_FULL                                 \
+                                                                  ? _mm_loadu_si128((const __m128i *)((row) + off)) \
+                                                                  : _mm_maskload_epi32((const int *)((row) + off), mask)), \
+                                         zp))
+    for (t = 0; t < s->taps_pad; t += 2, pw += 2) {
+        const __m256i a = TAP(tap_rows[t]);
+        const __m256i b = t + 1 < s->taps ? TAP(tap_rows[t + 1]) : zero;
+        lo = _mm256_add_epi32(lo, _mm256_madd_epi16(_mm256_unpacklo_epi16(a, b), _mm256_load_si256(pw)));
+        hi = _mm256_add_epi32(hi, _mm256_madd_epi16(_mm256_unpackhi_epi16(a, b), _mm256_load_si256(pw + 1)));
     }
+#undef TAP
+    return edgec_requant16_pre_avx2(_mm256_permute2x128_si256(lo, hi, 0x20), /* channels 0-7 */
+                                    _mm256_permute2x128_si256(lo, hi, 0x31), /* channels 8-15 */
+                                    b2 + c0, b2 + s->c_pad + c0, s->c_pad, s->y_zp, s->q_min, s->q_max);
 }
 
-static EDGEC_AVX2 void pixel_avx2(const edgec_dw_i8_shape *s, const uint8_t *packed,
+/* The first n <= 16 bytes of q to dst. */
+static inline EDGEC_AVX2 void store_n(int8_t *dst, __m128i q, int32_t n) {
+    if (n == 16) {
+        _mm_storeu_si128((__m128i *)dst, q);
+        return;
+    }
+    if (n & 8) _mm_storel_epi64((__m128i *)dst, q), q = _mm_srli_si128(q, 8), dst += 8;
+    if (n & 4) {
+        const int32_t v = _mm_cvtsi128_si32(q);
+        memcpy(dst, &v, 4);
+        q = _mm_srli_si128(q, 4), dst += 4;
+    }
+    for (n &= 3; n > 0; --n, q = _mm_srli_si128(q, 1)) *dst++ = (int8_t)_mm_cvtsi128_si32(q);
+}
+
+static EDGEC_AVX2 void pixel_avx2(const edgec_dw_i8_shape *shape, const uint8_t *packed,
                                   const int8_t *const *tap_rows, int8_t *y) {
-    int32_t t, all = 1;
+    const edgec_dw_i8_shape local = *shape, *s = &local; /* int8 stores to y cannot alias a local copy */
+    const __m128i none = _mm_setzero_si128();
+    int32_t t, c0, all = 1;
     for (t = 0; t < s->taps; ++t) all &= tap_rows[t] != 0;
-    if (all) pixel_blocks(s, packed, tap_rows, y, 0, 1);
-    else pixel_blocks(s, packed, tap_rows, y, 0, 0);
+    for (c0 = 0; c0 < s->c; c0 += CB) {
+        const __m128i q = all && c0 + CB <= s->c ? block16(s, packed, tap_rows, c0, c0, none, LOAD_FULL)
+                                                 : block16(s, packed, tap_rows, c0, c0, none, LOAD_ANY);
+        store_n(y + c0, q, s->c - c0 < CB ? s->c - c0 : CB);
+    }
 }
 
-/* n interior pixels (every tap present), pixel p's taps at tap_rows[t] + p * step: full
- * channel blocks outermost, so one block's weights and requantization terms stay hot
- * across the pixels; a partial last block per pixel. */
-static EDGEC_AVX2 void run_avx2(const edgec_dw_i8_shape *s, const uint8_t *packed, const int8_t *const *tap_rows,
-                                ptrdiff_t step, int32_t n, int8_t *y) {
-    const int32_t pairs = s->taps_pad / 2, full = s->c / CB * CB, rem = s->c - full;
-    const int32_t *b2 = (const int32_t *)(packed + (size_t)s->c_pad / CB * (size_t)pairs * 64);
-    const int32_t *m2 = b2 + s->c_pad;
-    const __m256i zp = _mm256_set1_epi16((int16_t)s->x_zp), zero = _mm256_setzero_si256();
-    /* a partial last block of whole int32 lanes runs here too, by masked loads */
-    const int32_t end = rem && (rem & 3) == 0 ? s->c : full;
+/* n interior pixels (every tap present), pixel p's taps at tap_rows[t] + p * step: channel
+ * blocks outermost, so one block's weights and requantization terms stay hot across the
+ * pixels. A partial last block of whole int32 lanes loads masked; another partial one goes
+ * pixel by pixel through tap16's copies. */
+static EDGEC_AVX2 void run_avx2(const edgec_dw_i8_shape *shape, const uint8_t *packed,
+                                const int8_t *const *tap_rows, ptrdiff_t step, int32_t n, int8_t *y) {
+    const edgec_dw_i8_shape local = *shape, *s = &local; /* int8 stores to y cannot alias a local copy */
+    const int32_t full = s->c / CB * CB, rem = s->c - full;
     const __m128i mask = _mm_cmpgt_epi32(_mm_set1_epi32(rem >> 2), _mm_setr_epi32(0, 1, 2, 3));
-    const int8_t *taps[EDGEC_DW_MAX_TAPS + 1];
-    int32_t c0, t, p;
-#define LOAD_TAP(ptr) (c0 < full ? _mm_loadu_si128((const __m128i *)(ptr)) : _mm_maskload_epi32((const int *)(ptr), mask))
-    for (c0 = 0; c0 < end; c0 += CB) {
-        const __m256i *pw0 = (const __m256i *)packed + (ptrdiff_t)(c0 / CB) * pairs * 2;
-        for (p = 0; p < n; ++p) {
-            const __m256i *pw = pw0;
-            const ptrdiff_t off = p * step + c0;
-            int8_t *dst = y + (ptrdiff_t)p * s->c + c0;
-            __m256i lo = zero, hi = zero;
-            __m128i q;
-            for (t = 0; t < s->taps_pad; t += 2, pw += 2) {
-                const __m256i a = _mm256_sub_epi16(_mm256_cvtepi8_epi16(LOAD_TAP(tap_rows[t] + off)), zp);
-                const __m256i b = t + 1 < s->taps ? _mm256_sub_epi16(_mm256_cvtepi8_epi16(LOAD_TAP(tap_rows[t + 1] + off)), zp)
-                                                  : zero;
-                lo = _mm256_add_epi32(lo, _mm256_madd_epi16(_mm256_unpacklo_epi16(a, b), _mm256_load_si256(pw)));
-                hi = _mm256_add_epi32(hi, _mm256_madd_epi16(_mm256_unpackhi_epi16(a, b), _mm256_load_si256(pw + 1)));
-            }
-            q = edgec_requant16_pre_avx2(_mm256_permute2x128_si256(lo, hi, 0x20), _mm256_permute2x128_si256(lo, hi, 0x31),
-                                         b2 + c0, m2 + c0, s->c_pad, s->y_zp, s->q_min, s->q_max);
-            if (c0 < full) {
-                _mm_storeu_si128((__m128i *)dst, q);
-            } else { /* 4, 8 or 12 bytes */
-                if (rem & 8) _mm_storel_epi64((__m128i *)dst, q), q = _mm_srli_si128(q, 8), dst += 8;
-                if (rem & 4) {
-                    const int32_t v = _mm_cvtsi128_si32(q);
-                    memcpy(dst, &v, 4);
-                }
-            }
-        }
-    }
-#undef LOAD_TAP
-    if (end < s->c)
-        for (p = 0; p < n; ++p) {
-            for (t = 0; t < s->taps; ++t) taps[t] = tap_rows[t] + p * step;
-            pixel_blocks(s, packed, taps, y + (ptrdiff_t)p * s->c, full, 1);
-        }
+    int32_t c0, p;
+    for (c0 = 0; c0 < full; c0 += CB)
+        for (p = 0; p < n; ++p)
+            store_n(y + (ptrdiff_t)p * s->c + c0, block16(s, packed, tap_rows, p * step + c0, c0, mask, LOAD_FULL), CB);
+    if (rem)
+        for (p = 0; p < n; ++p)
+            store_n(y + (ptrdiff_t)p * s->c + full,
+                    (rem & 3) == 0 ? block16(s, packed, tap_rows, p * step + full, full, mask, LOAD_MASKED)
+                                   : block16(s, packed, tap_rows, p * step + full, full, mask, LOAD_ANY),
+                    rem);
 }
 
 int edgec_dw_i8_simd(void) {
